@@ -23,9 +23,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """The ASGI 3 callable shape, spelled out so no private uvicorn type leaks into ours."""
 
-__all__ = [
-    "ASGIApp",
-    "AddressError", "bind", "bound_url", "parse_listen_address", "serve"]
+__all__ = ["ASGIApp", "AddressError", "bind", "bound_url", "parse_listen_address", "serve"]
 
 
 class AddressError(ValueError):

@@ -1,0 +1,159 @@
+"""Composition root: wires settings, sources, poller, HTTP server and signals into one process.
+
+Everything runs in one anyio task group on one event loop: a poll loop per target and the
+embedded uvicorn server. SIGTERM/SIGINT cancel the group; in-flight upstream requests are
+cancelled with it, so the process exits 0 within a couple of seconds even while a poll hangs.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import anyio
+import httpx
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from structlog.typing import FilteringBoundLogger
+
+from exporter import __version__
+from exporter.clock import Clock, SystemClock
+from exporter.collector import Exposition
+from exporter.http import App
+from exporter.logs import get_logger
+from exporter.poller import Poller, Target
+from exporter.serving import bind, bound_url, serve
+from exporter.settings import Settings
+from exporter.sources import SOURCES, SourceSpec
+from exporter.sources.base import TargetContext
+from exporter.store import Store
+from exporter.telemetry import SelfMetrics
+from exporter.upstream import UpstreamClient
+
+__all__ = ["Exporter", "build_exporter", "run"]
+
+USER_AGENT = f"livesession-exporter/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Exporter:
+    """The assembled process: what serves, what polls, and where state lives."""
+
+    settings: Settings
+    clock: Clock
+    registry: CollectorRegistry
+    store: Store
+    poller: Poller
+    exposition: Exposition
+    app: App
+
+
+@asynccontextmanager
+async def build_exporter(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    specs: Sequence[SourceSpec] = SOURCES,
+    registry: CollectorRegistry | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Exporter]:
+    """Assemble an exporter; its HTTP clients close when the context ends.
+
+    Tests pass a fake clock, fake source specs, a fresh registry and a fake transport.
+    """
+    clock = clock or SystemClock()
+    if registry is None:
+        registry = CollectorRegistry()
+        _standard_collectors(registry)
+    metrics = SelfMetrics(registry)
+    store = Store(settings.stale_after)
+    log = get_logger()
+    targets: list[Target] = []
+    async with AsyncExitStack() as stack:
+        for spec in specs:
+            name = spec.target(settings)
+            if name is None:
+                continue
+            telemetry = metrics.target(spec.kind, name)
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    timeout=settings.poll_timeout,
+                    headers={"user-agent": USER_AGENT},
+                    transport=transport,
+                    follow_redirects=False,
+                )
+            )
+            context = TargetContext(
+                http=UpstreamClient(client, telemetry),
+                clock=clock,
+                telemetry=telemetry,
+                log=log.bind(source=spec.kind, target=name),
+            )
+            source = spec.build(settings, context)
+            deadline = max(source.interval, settings.poll_timeout)
+            targets.append(Target(source, telemetry, deadline))
+        poller = Poller(targets, store, clock, log)
+        exposition = Exposition(registry)
+        app = App(
+            store=store,
+            exposition=exposition,
+            clock=clock,
+            telemetry_path=settings.telemetry_path,
+            alive=lambda: poller.alive,
+            demo=settings.demo,
+        )
+        yield Exporter(settings, clock, registry, store, poller, exposition, app)
+
+
+def _standard_collectors(registry: CollectorRegistry) -> None:
+    """prometheus-client's process_*, python_info and python_gc_* collectors."""
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+
+
+async def run(
+    settings: Settings,
+    *,
+    stdout: BinaryIO | None = None,
+    specs: Sequence[SourceSpec] = SOURCES,
+) -> int:
+    """Run until SIGTERM/SIGINT (exit 0), or poll once for ``--once`` (exit 0 or 1)."""
+    log = get_logger()
+    async with build_exporter(settings, specs=specs) as exporter:
+        if settings.once:
+            return await _once(exporter, stdout or sys.stdout.buffer)
+        sock = bind(settings.listen_address)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(exporter.poller.run)
+            await tg.start(serve, exporter.app, sock)
+            log.info(
+                "exporter_started",
+                version=__version__,
+                url=bound_url(sock) + settings.telemetry_path,
+                demo=settings.demo,
+                sources=[f"{t.source.kind}/{t.source.target}" for t in exporter.poller.targets],
+            )
+            await _wait_for_signal(log)
+            tg.cancel_scope.cancel()
+    log.info("exporter_stopped")
+    return 0
+
+
+async def _once(exporter: Exporter, out: BinaryIO) -> int:
+    ok = await exporter.poller.poll_all_once()
+    fresh = exporter.store.fresh(exporter.clock.monotonic())
+    for piece in exporter.exposition.body(fresh, "text", gzip=False):
+        out.write(piece)
+    out.flush()
+    return 0 if ok else 1
+
+
+async def _wait_for_signal(log: FilteringBoundLogger) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            return

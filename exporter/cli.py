@@ -1,0 +1,50 @@
+"""Command-line entry point: parse settings, configure logging, run, map outcomes to exit codes.
+
+Exit codes (interface.md): 0 clean shutdown or ``--once`` success; 1 ``--once`` failure or an
+unrecoverable runtime error; 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import anyio
+
+from exporter import __version__
+from exporter.app import run
+from exporter.errors import ConfigError
+from exporter.flags import help_text
+from exporter.logs import Redactor, configure_logging, get_logger
+from exporter.settings import Settings
+
+__all__ = ["main"]
+
+PROG = "livesession-exporter"
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the exporter; returns the process exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    environ = os.environ if env is None else env
+    if "--help" in args or "-h" in args:
+        sys.stdout.write(help_text(PROG))
+        return 0
+    if "--version" in args:
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        return 0
+    try:
+        settings = Settings.from_sources(args, environ)
+    except ConfigError as exc:
+        sys.stderr.write(f"{PROG}: invalid configuration:\n")
+        sys.stderr.writelines(f"  {problem}\n" for problem in exc.problems)
+        return 2
+    configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets))
+    try:
+        return anyio.run(run, settings)
+    except OSError as exc:  # binding the listen address, mostly: name it and stop
+        get_logger().error("startup_failed", error=f"{type(exc).__name__}: {exc}")
+        return 1
+    except KeyboardInterrupt:  # SIGINT before the signal receiver was installed
+        return 0

@@ -1,0 +1,195 @@
+"""One poll loop per target: schedule, deadline, backoff, Retry-After, publish.
+
+Each loop polls its source, renders the snapshot off the event loop and publishes it to the
+store in one swap. Polls of a target never overlap (the loop is sequential). After failures the
+next poll waits ``interval * 2^(n-1)`` (capped, plus up to 25 % jitter so replicas drift
+apart), never less than the normal interval, and never less than a ``Retry-After`` the
+upstream sent. Time comes from an injected :class:`~exporter.clock.Clock`, the deadline too,
+so tests drive the loops with a fake clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import anyio
+from structlog.typing import FilteringBoundLogger
+
+from exporter.clock import Clock
+from exporter.collector import Chunk, render_chunk
+from exporter.errors import Reason, SourceError
+from exporter.sources.base import Snapshot, Source
+from exporter.store import Published, Store
+from exporter.telemetry import TargetTelemetry
+
+__all__ = ["MAX_BACKOFF", "Backoff", "Poller", "Target"]
+
+MAX_BACKOFF: Final = 300.0
+"""Longest wait between failing polls (unless the interval itself is longer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before the next poll after ``failures`` consecutive failures."""
+
+    interval: float
+    cap: float = MAX_BACKOFF
+    jitter: float = 0.25
+
+    def delay(self, failures: int, rand: float) -> float:
+        """``rand`` in [0, 1) spreads the delay over [base, base * (1 + jitter))."""
+        if failures <= 0:
+            return self.interval
+        cap = max(self.cap, self.interval)
+        base = min(self.interval * 2.0 ** min(failures - 1, 30), cap)
+        return base * (1 + self.jitter * rand)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A source with the telemetry and deadline its loop uses."""
+
+    source: Source
+    telemetry: TargetTelemetry
+    deadline: float
+    """Longest a whole poll may take before it is abandoned as a timeout."""
+
+
+class _DeadlineExceeded(Exception):
+    """The poll outlived its deadline and was cancelled."""
+
+
+class Poller:
+    """Runs every target's loop in one task group, or each target once for ``--once``."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        store: Store,
+        clock: Clock,
+        log: FilteringBoundLogger,
+        *,
+        rand: Callable[[], float] = random.random,
+        render: Callable[[Snapshot], Chunk] | None = None,
+    ) -> None:
+        self._targets = tuple(targets)
+        self._store = store
+        self._clock = clock
+        self._log = log
+        self._rand = rand
+        self._render = render or (lambda snapshot: render_chunk(snapshot.families()))
+        self._running = 0
+        for target in self._targets:
+            store.register(target.source.kind, target.source.target)
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return self._targets
+
+    @property
+    def alive(self) -> bool:
+        """True while every target's loop is running."""
+        return self._running == len(self._targets)
+
+    async def run(self) -> None:
+        """Poll every target forever (until cancelled)."""
+        async with anyio.create_task_group() as tg:
+            for target in self._targets:
+                tg.start_soon(self._loop, target)
+
+    async def poll_all_once(self) -> bool:
+        """Poll each target once, concurrently; True if every poll succeeded."""
+        results: list[bool] = []
+
+        async def one(target: Target) -> None:
+            results.append(await self.poll_once(target) is None)
+
+        async with anyio.create_task_group() as tg:
+            for target in self._targets:
+                tg.start_soon(one, target)
+        return all(results)
+
+    async def _loop(self, target: Target) -> None:
+        backoff = Backoff(target.source.interval)
+        failures = 0
+        self._running += 1
+        try:
+            while True:
+                started = self._clock.monotonic()
+                error = await self.poll_once(target)
+                failures = 0 if error is None else failures + 1
+                due = started + backoff.delay(failures, self._rand())
+                if error is not None and error.retry_after is not None:
+                    due = max(due, self._clock.monotonic() + error.retry_after)
+                await self._clock.sleep(due - self._clock.monotonic())
+        finally:
+            self._running -= 1
+
+    async def poll_once(self, target: Target) -> SourceError | None:
+        """One poll of one target, recorded in telemetry, store and log; returns its error."""
+        source, telemetry = target.source, target.telemetry
+        log = self._log.bind(source=source.kind, target=source.target)
+        telemetry.poll_started()
+        started = self._clock.monotonic()
+        error: SourceError | None = None
+        reason: Reason
+        try:
+            snapshot = await self._bounded(source, target.deadline)
+            chunk = await anyio.to_thread.run_sync(self._render, snapshot)
+        except SourceError as exc:
+            error, reason = exc, exc.reason
+        except _DeadlineExceeded:
+            error = SourceError(f"poll exceeded its {target.deadline:g}s deadline")
+            error.reason = reason = "timeout"
+        except Exception as exc:  # a bug must cost one poll, never the process
+            error, reason = SourceError(f"{type(exc).__name__}: {exc}"), "internal"
+            log.error("poll_crashed", exc_info=True)
+        duration = self._clock.monotonic() - started
+        if error is None:
+            wall = self._clock.time()
+            published = Published(snapshot, chunk, self._clock.monotonic())
+            self._store.publish(source.kind, source.target, published, wall=wall)
+            telemetry.poll_succeeded(duration=duration, finished=wall, omitted=snapshot.omitted)
+            log.info(
+                "poll_succeeded",
+                duration_s=round(duration, 3),
+                sessions=snapshot.sessions,
+                omitted=snapshot.omitted,
+            )
+            return None
+        self._store.fail(source.kind, source.target, reason)
+        telemetry.poll_failed(duration=duration, reason=reason)
+        retry = error.retry_after
+        log.warning(
+            "poll_failed",
+            duration_s=round(duration, 3),
+            reason=reason,
+            error=str(error),
+            **({} if retry is None else {"retry_after_s": math.ceil(retry)}),
+        )
+        return error
+
+    async def _bounded(self, source: Source, deadline: float) -> Snapshot:
+        """``source.poll()`` cancelled after ``deadline`` seconds of the injected clock."""
+        outcome: list[Snapshot | Exception] = []
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                try:
+                    outcome.append(await source.poll())
+                except Exception as exc:  # re-raised below, outside the task group's wrapping
+                    outcome.append(exc)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(run)
+            await self._clock.sleep(deadline)
+            tg.cancel_scope.cancel()
+        if not outcome:
+            raise _DeadlineExceeded
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]

@@ -1,0 +1,148 @@
+"""The exporter's self-metrics (metrics.md, "Exporter self-metrics"), kept in a registry.
+
+These change on every request and poll, so they are the small "live" part of a scrape,
+rendered by prometheus-client each time; the bulky data series are cached elsewhere.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Final, Literal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from exporter import __version__
+from exporter.errors import REASONS, Reason
+
+__all__ = ["Endpoint", "SelfMetrics", "TargetTelemetry"]
+
+Endpoint = Literal["list_sessions", "session_details"]
+SKIP_REASONS: Final = ("invalid", "duplicate")
+_LATENCY_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+_ST: Final = ("source", "target")
+
+
+class SelfMetrics:
+    """Every self-metric family, registered in one registry (fresh per app, so per test)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        Gauge(
+            "livesession_exporter_build_info",
+            "Build of this exporter: version and Python version; always 1.",
+            ("version", "python_version"),
+            registry=r,
+        ).labels(__version__, platform.python_version()).set(1)
+        self.up = Gauge(
+            "livesession_exporter_source_up",
+            "1 if the last poll of this target succeeded, else 0.",
+            _ST,
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "livesession_exporter_source_last_success_timestamp_seconds",
+            "Unix time at which the last successful poll of this target ended.",
+            _ST,
+            registry=r,
+        )
+        self.poll_duration = Gauge(
+            "livesession_exporter_source_poll_duration_seconds",
+            "Wall time the last poll of this target took, in seconds.",
+            _ST,
+            registry=r,
+        )
+        self.polls = Counter(
+            "livesession_exporter_source_polls_total",
+            "Polls of this target started.",
+            _ST,
+            registry=r,
+        )
+        self.poll_errors = Counter(
+            "livesession_exporter_source_poll_errors_total",
+            "Polls of this target that failed, by reason.",
+            (*_ST, "reason"),
+            registry=r,
+        )
+        self.requests = Counter(
+            "livesession_exporter_api_requests_total",
+            "HTTP requests made to the upstream API; code is the status or 'error' if none came.",
+            (*_ST, "endpoint", "code"),
+            registry=r,
+        )
+        self.latency = Histogram(
+            "livesession_exporter_api_request_duration_seconds",
+            "Latency of HTTP requests to the upstream API, in seconds.",
+            (*_ST, "endpoint"),
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.skipped = Counter(
+            "livesession_exporter_records_skipped_total",
+            "Upstream records left out of the data: invalid (wrong shape) or duplicate.",
+            (*_ST, "reason"),
+            registry=r,
+        )
+        self.omitted = Gauge(
+            "livesession_exporter_sessions_omitted",
+            "Active sessions left out of per-session series by the max-sessions cap in the "
+            "last successful poll; aggregates still count them.",
+            _ST,
+            registry=r,
+        )
+        self.token_expiry = Gauge(
+            "livesession_exporter_token_expiry_timestamp_seconds",
+            "Unix time at which the current LiveKit access token expires.",
+            _ST,
+            registry=r,
+        )
+
+    def target(self, source: str, target: str) -> TargetTelemetry:
+        """The handle one target's poller and source record through; zeroes its counters."""
+        return TargetTelemetry(self, source, target)
+
+
+class TargetTelemetry:
+    """Self-metrics of one (source, target) pair."""
+
+    def __init__(self, metrics: SelfMetrics, source: str, target: str) -> None:
+        self._m = metrics
+        self.source, self.target = source, target
+        labels = (source, target)
+        # Known label sets start at 0 so rate() and alerts work from the first scrape.
+        metrics.up.labels(*labels).set(0)
+        metrics.polls.labels(*labels)
+        metrics.omitted.labels(*labels).set(0)
+        for reason in REASONS:
+            metrics.poll_errors.labels(*labels, reason)
+        for skip in SKIP_REASONS:
+            metrics.skipped.labels(*labels, skip)
+
+    def request(self, endpoint: Endpoint, code: str, seconds: float) -> None:
+        """One upstream HTTP request finished (``code`` = status, or ``error``)."""
+        self._m.requests.labels(self.source, self.target, endpoint, code).inc()
+        self._m.latency.labels(self.source, self.target, endpoint).observe(seconds)
+
+    def skipped(self, reason: Literal["invalid", "duplicate"], count: int = 1) -> None:
+        """Upstream records left out of the data."""
+        if count:
+            self._m.skipped.labels(self.source, self.target, reason).inc(count)
+
+    def token_expiry(self, timestamp: float) -> None:
+        """A new token was minted that expires at ``timestamp`` (Unix seconds)."""
+        self._m.token_expiry.labels(self.source, self.target).set(timestamp)
+
+    def poll_started(self) -> None:
+        self._m.polls.labels(self.source, self.target).inc()
+
+    def poll_succeeded(self, *, duration: float, finished: float, omitted: int) -> None:
+        labels = (self.source, self.target)
+        self._m.up.labels(*labels).set(1)
+        self._m.poll_duration.labels(*labels).set(duration)
+        self._m.last_success.labels(*labels).set(finished)
+        self._m.omitted.labels(*labels).set(omitted)
+
+    def poll_failed(self, *, duration: float, reason: Reason) -> None:
+        labels = (self.source, self.target)
+        self._m.up.labels(*labels).set(0)
+        self._m.poll_duration.labels(*labels).set(duration)
+        self._m.poll_errors.labels(*labels, reason).inc()
