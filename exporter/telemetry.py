@@ -9,12 +9,22 @@ from __future__ import annotations
 import platform
 from typing import Final, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 from exporter import __version__
 from exporter.errors import REASONS, Reason
 
 __all__ = ["Endpoint", "SelfMetrics", "TargetTelemetry"]
+
+# prometheus-client's *_created series would double the self-metric series and change on every
+# restart; nothing reads them, and the contract lists none. The switch is process-wide.
+disable_created_metrics()
 
 Endpoint = Literal["list_sessions", "session_details"]
 SKIP_REASONS: Final = ("invalid", "duplicate")

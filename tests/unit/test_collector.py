@@ -1,0 +1,164 @@
+"""Snapshot rendering, the cached exposition, and gzip splicing."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+from prometheus_client.parser import text_string_to_metric_families as text_parse
+
+from exporter.collector import Exposition, render_chunk
+from exporter.errors import RateLimitedError
+from exporter.store import Published
+from exporter.telemetry import SelfMetrics
+from tests.conftest import Golden
+from tests.support.fakes import FakeSnapshot
+
+HOSTILE = 'quote " backslash \\ newline \n tab \t unicode ✓ 日本'
+
+
+def families() -> Iterable[Metric]:
+    gauge = GaugeMetricFamily(
+        "livekit_cloud_sessions_active",
+        "Active LiveKit sessions (Analytics API list), as of the last successful poll.",
+        labels=["project"],
+    )
+    gauge.add_metric(["p_abc"], 3)
+    counter = CounterMetricFamily(
+        "livekit_cloud_session_bandwidth_bytes_total",
+        "Bytes relayed, from the Analytics API; value of the last successful poll.",
+        labels=["project", "room", "session_id", "direction"],
+    )
+    counter.add_metric(["p_abc", HOSTILE, "RM_1", "incoming"], 1260393)
+    counter.add_metric(["p_abc", "x" * 1024, "RM_/../%20", "outgoing"], 2.5e18)
+    return [gauge, counter]
+
+
+def publish(snapshot: FakeSnapshot) -> Published:
+    return Published(snapshot, render_chunk(snapshot.families()), at=0.0)
+
+
+def join(pieces: tuple[bytes, ...]) -> bytes:
+    return b"".join(pieces)
+
+
+def test_chunk_text_matches_golden(golden: Golden) -> None:
+    """A chunk renders text 0.0.4 exactly, hostile label values escaped."""
+    chunk = render_chunk(families())
+    golden.check("chunk.prom", chunk.text.raw.decode())
+    parsed = {
+        s.labels.get("room"): s.value
+        for f in text_parse(chunk.text.raw.decode())
+        for s in f.samples
+    }
+    assert parsed[HOSTILE] == 1260393
+    assert parsed["x" * 1024] == 2.5e18
+
+
+def test_chunk_openmetrics_matches_golden(golden: Golden) -> None:
+    """The OpenMetrics rendering has no # EOF of its own; the exposition adds exactly one."""
+    chunk = render_chunk(families())
+    text = chunk.openmetrics.raw.decode()
+    golden.check("chunk.om.txt", text)
+    assert "# EOF" not in text
+    body = join(
+        Exposition(CollectorRegistry()).body(
+            [publish(FakeSnapshot({"a": 1}))], "openmetrics", gzip=False
+        )
+    )
+    assert body.endswith(b"# EOF\n")
+    assert body.count(b"# EOF") == 1
+
+
+def test_self_metrics_match_golden(golden: Golden) -> None:
+    """Self-metrics render as the contract names them, after a scripted history."""
+    registry = CollectorRegistry()
+    metrics = SelfMetrics(registry)
+    lk = metrics.target("livekit_cloud", "p_abc")
+    lk.poll_started()
+    lk.request("list_sessions", "200", 0.2)
+    lk.request("session_details", "error", 20.0)
+    lk.skipped("invalid")
+    lk.skipped("duplicate", 2)
+    lk.token_expiry(1_800_000_600.0)
+    lk.poll_succeeded(duration=0.41, finished=1_800_000_000.0, omitted=5)
+    lp = metrics.target("livepeer_studio", "default")
+    lp.poll_started()
+    lp.request("list_sessions", "429", 0.05)
+    lp.poll_failed(duration=0.06, reason=RateLimitedError("x").reason)
+    text = Exposition(registry).body([], "text", gzip=False)[-1].decode()
+    text = re.sub(r'python_version="[^"]+"', 'python_version="X"', text)
+    golden.check("self.prom", text)
+
+
+def test_whole_exposition_parses_in_both_formats() -> None:
+    """Data of several targets plus live self-metrics parse as text and as OpenMetrics."""
+    registry = CollectorRegistry()
+    SelfMetrics(registry).target("livekit_cloud", "p_abc").poll_started()
+    fresh = [
+        Published(FakeSnapshot({}), render_chunk(families()), 0.0),
+        publish(FakeSnapshot({"b": 2})),
+    ]
+    exposition = Exposition(registry)
+    names = {f.name for f in text_parse(join(exposition.body(fresh, "text", gzip=False)).decode())}
+    assert {"livekit_cloud_sessions_active", "fake_b", "livesession_exporter_source_polls"} <= names
+    om = {
+        f.name for f in om_parse(join(exposition.body(fresh, "openmetrics", gzip=False)).decode())
+    }
+    assert {"livekit_cloud_session_bandwidth_bytes", "fake_b"} <= om
+
+
+def test_gzip_body_is_one_valid_member() -> None:
+    """The spliced gzip body decompresses (gzip module and httpx's zlib way) to the plain body."""
+    registry = CollectorRegistry()
+    SelfMetrics(registry).target("livepeer_studio", "default")
+    fresh = [
+        publish(FakeSnapshot({"a": 1})),
+        Published(FakeSnapshot({}), render_chunk(families()), 0.0),
+    ]
+    exposition = Exposition(registry)
+    for fmt in ("text", "openmetrics"):
+        plain = join(exposition.body(fresh, fmt, gzip=False))
+        packed = join(exposition.body(fresh, fmt, gzip=True))
+        assert gzip.decompress(packed) == plain
+        decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        assert decoder.decompress(packed) == plain
+        assert decoder.eof
+        assert decoder.unused_data == b""
+
+
+def test_gzip_of_no_data_is_valid() -> None:
+    """With no fresh target, gzip still yields a valid body of the live part alone."""
+    registry = CollectorRegistry()
+    exposition = Exposition(registry)
+    assert gzip.decompress(join(exposition.body([], "text", gzip=True))) == join(
+        exposition.body([], "text", gzip=False)
+    )
+
+
+def test_scrape_reuses_cached_bytes() -> None:
+    """A scrape hands out the snapshot's cached bytes objects themselves, not a re-render."""
+    published = publish(FakeSnapshot({"a": 1}))
+    exposition = Exposition(CollectorRegistry())
+    first = exposition.body([published], "text", gzip=False)
+    second = exposition.body([published], "text", gzip=False)
+    assert first[0] is published.chunk.text.raw
+    assert second[0] is published.chunk.text.raw
+    packed = exposition.body([published], "text", gzip=True)
+    assert packed[1] is published.chunk.text.deflated
+
+
+def test_new_snapshot_replaces_cached_join() -> None:
+    """When the set of fresh chunks changes, the next scrape shows the new data."""
+    exposition = Exposition(CollectorRegistry())
+    old, new = publish(FakeSnapshot({"a": 1})), publish(FakeSnapshot({"a": 2}))
+    assert b'fake_a{project="p_test"} 1.0' in join(exposition.body([old], "text", gzip=False))
+    body = join(exposition.body([new], "text", gzip=False))
+    assert b'fake_a{project="p_test"} 2.0' in body
+    assert b'fake_a{project="p_test"} 1.0' not in body
