@@ -24,7 +24,7 @@ __all__ = ["Endpoint", "SelfMetrics", "TargetTelemetry"]
 
 # prometheus-client's *_created series would double the self-metric series and change on every
 # restart; nothing reads them, and the contract lists none. The switch is process-wide.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 Endpoint = Literal["list_sessions", "session_details"]
 SKIP_REASONS: Final = ("invalid", "duplicate")

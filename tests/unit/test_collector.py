@@ -5,12 +5,12 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
-from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as _om_parse
 from prometheus_client.parser import text_string_to_metric_families as text_parse
 
 from exporter.collector import Exposition, render_chunk
@@ -20,6 +20,7 @@ from exporter.telemetry import SelfMetrics
 from tests.conftest import Golden
 from tests.support.fakes import FakeSnapshot
 
+om_parse: Callable[[str], Iterable[Metric]] = _om_parse  # untyped upstream
 HOSTILE = 'quote " backslash \\ newline \n tab \t unicode ✓ 日本'
 
 

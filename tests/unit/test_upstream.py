@@ -40,8 +40,10 @@ def requests(registry: CollectorRegistry, code: str) -> float | None:
     )
 
 
-def client(handler: httpx.MockTransport, tel: TargetTelemetry, **kw: int) -> UpstreamClient:
-    return UpstreamClient(httpx.AsyncClient(transport=handler), tel, **kw)
+def client(
+    handler: httpx.MockTransport, tel: TargetTelemetry, max_body_bytes: int = 1 << 20
+) -> UpstreamClient:
+    return UpstreamClient(httpx.AsyncClient(transport=handler), tel, max_body_bytes=max_body_bytes)
 
 
 async def test_success_is_counted_timed_and_returned() -> None:
