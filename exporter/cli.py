@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import anyio
 
@@ -18,14 +19,20 @@ from exporter.errors import ConfigError
 from exporter.flags import help_text
 from exporter.logs import Redactor, configure_logging, get_logger
 from exporter.settings import Settings
+from exporter.sources import SOURCES, SourceSpec
 
 __all__ = ["main"]
 
 PROG = "livesession-exporter"
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the exporter; returns the process exit status."""
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    specs: Sequence[SourceSpec] = SOURCES,
+) -> int:
+    """Run the exporter; returns the process exit status. ``specs`` is for test harnesses."""
     args = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ if env is None else env
     if "--help" in args or "-h" in args:
@@ -42,7 +49,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2
     configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets))
     try:
-        return anyio.run(run, settings)
+        return anyio.run(partial(run, settings, specs=specs))
     except OSError as exc:  # binding the listen address, mostly: name it and stop
         get_logger().error("startup_failed", error=f"{type(exc).__name__}: {exc}")
         return 1

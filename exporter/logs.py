@@ -25,17 +25,21 @@ _SENSITIVE_KEYS: Final = frozenset(
     {"authorization", "api_key", "api_secret", "secret", "token", "password", "parent_stream"}
 )
 MASK: Final = "[REDACTED]"
+MIN_MASKED_LENGTH: Final = 8
+"""Shorter values are not masked: real keys are far longer, and masking "k" would garble logs."""
 
 
 class Redactor:
     """A structlog processor that masks registered secret values anywhere in an event."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = {s for s in secrets if s}
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str) -> None:
         """Register a value minted at run time (a LiveKit token) for masking."""
-        if secret:
+        if len(secret) >= MIN_MASKED_LENGTH:
             self._secrets.add(secret)
 
     def _mask(self, value: object) -> object:

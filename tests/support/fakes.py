@@ -7,7 +7,7 @@ with :func:`eventually` (a condition polled against a deadline), never with fixe
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -91,7 +91,7 @@ Step = FakeSnapshot | SourceError | Exception | Callable[[], Awaitable[FakeSnaps
 class FakeSource:
     """Plays back scripted outcomes, one per poll; the last one repeats."""
 
-    script: list[Step]
+    script: Sequence[Step]
     kind: str = "fake_source"
     target: str = "t1"
     interval: float = 30.0

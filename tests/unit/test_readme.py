@@ -1,0 +1,57 @@
+"""The README's tables are checked against the code, so documentation cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from exporter.flags import FLAGS
+from exporter.telemetry import SelfMetrics
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def table_rows(first_cell: str) -> list[list[str]]:
+    """Rows of markdown tables whose first cell matches ``first_cell`` (a regex)."""
+    rows = []
+    for line in README.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and re.fullmatch(first_cell, cells[0]):
+            rows.append(cells)
+    return rows
+
+
+def ticked(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+def test_flag_table_matches_the_flag_definitions() -> None:
+    """Every flag appears once with its env vars and default, and no other flag does."""
+    rows = {ticked(row[0])[0]: row for row in table_rows(r"`--[^`]+`")}
+    expected = {}
+    for flag in FLAGS:
+        spelled = f"--[no-]{flag.name}" if flag.kind == "bool" else f"--{flag.name}"
+        envs = [] if flag.kind == "action" else [flag.env, *flag.extra_env]
+        default = (
+            [f"--{flag.inherits}"] if flag.inherits else [flag.default] if flag.default else []
+        )
+        expected[spelled] = (envs, default)
+    assert set(rows) == set(expected)
+    for spelled, (envs, default) in expected.items():
+        row = rows[spelled]
+        assert ticked(row[1]) == envs, spelled
+        assert ticked(row[2]) == default, spelled
+
+
+def test_self_metric_table_matches_the_registry() -> None:
+    """Every self-metric family is documented with its type, and nothing else is."""
+    registry = CollectorRegistry()
+    SelfMetrics(registry)
+    families = {
+        metric.name + ("_total" if metric.type == "counter" else ""): metric.type
+        for metric in registry.collect()
+    }
+    documented = {ticked(row[0])[0]: row[1] for row in table_rows(r"`livesession_exporter_\w+`")}
+    assert documented == families
