@@ -67,7 +67,7 @@ async def build_exporter(
     clock = clock or SystemClock()
     if registry is None:
         registry = CollectorRegistry()
-        _standard_collectors(registry)
+        add_standard_collectors(registry)
     metrics = SelfMetrics(registry)
     store = Store(settings.stale_after)
     log = get_logger()
@@ -108,7 +108,7 @@ async def build_exporter(
         yield Exporter(settings, clock, registry, store, poller, exposition, app)
 
 
-def _standard_collectors(registry: CollectorRegistry) -> None:
+def add_standard_collectors(registry: CollectorRegistry) -> None:
     """prometheus-client's process_*, python_info and python_gc_* collectors."""
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)

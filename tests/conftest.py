@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,14 @@ class Golden:
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(bool(request.config.getoption("--update-golden")))
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """Path of promtool; fails (never skips) with install advice when it is missing."""
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail(
+            "promtool not found: run 'make tools' as root, or install Debian's 'prometheus' package"
+        )
+    return path
