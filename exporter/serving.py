@@ -46,7 +46,15 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 
 def bind(address: str) -> socket.socket:
     """Bind a listening TCP socket; ``:port`` listens on every IPv4 and IPv6 address."""
-    host, port = parse_listen_address(address)
+    sock = _listen(*parse_listen_address(address))
+    # Accepted connections inherit this. asyncio sets it only on sockets created with an
+    # explicit IPPROTO_TCP, which create_server does not; without it a small keep-alive reply
+    # waits ~40 ms on Nagle plus delayed ACK, on every scrape.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _listen(host: str, port: int) -> socket.socket:
     if not host:
         if socket.has_dualstack_ipv6():
             return socket.create_server(
