@@ -27,13 +27,17 @@ from exporter.logs import get_logger
 from exporter.poller import Poller, Target
 from exporter.serving import bind, bound_url, serve
 from exporter.settings import Settings
-from exporter.sources import SOURCES, SourceSpec
-from exporter.sources.base import TargetContext
+from exporter.sources.base import SourceSpec, TargetContext
+from exporter.sources.livekit import SPEC as LIVEKIT
+from exporter.sources.livepeer import SPEC as LIVEPEER
 from exporter.store import Store
 from exporter.telemetry import SelfMetrics
 from exporter.upstream import UpstreamClient
 
-__all__ = ["Exporter", "build_exporter", "run"]
+__all__ = ["SOURCES", "Exporter", "build_exporter", "run"]
+
+SOURCES: tuple[SourceSpec, ...] = (LIVEKIT, LIVEPEER)
+"""Every source this build can poll; one is started per configured target."""
 
 USER_AGENT = f"livesession-exporter/{__version__}"
 

@@ -14,12 +14,12 @@ from functools import partial
 import anyio
 
 from exporter import __version__
-from exporter.app import run
+from exporter.app import SOURCES, run
 from exporter.errors import ConfigError
 from exporter.flags import help_text
 from exporter.logs import Redactor, configure_logging, get_logger
 from exporter.settings import Settings
-from exporter.sources import SOURCES, SourceSpec
+from exporter.sources.base import SourceSpec
 
 __all__ = ["main"]
 

@@ -8,9 +8,9 @@ touches only the source: the poller, the collector and the server never change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
@@ -19,7 +19,10 @@ from exporter.clock import Clock
 from exporter.telemetry import TargetTelemetry
 from exporter.upstream import UpstreamClient
 
-__all__ = ["Snapshot", "Source", "TargetContext"]
+if TYPE_CHECKING:
+    from exporter.settings import Settings
+
+__all__ = ["Snapshot", "Source", "SourceSpec", "TargetContext"]
 
 
 class Snapshot(Protocol):
@@ -64,3 +67,14 @@ class TargetContext:
     clock: Clock
     telemetry: TargetTelemetry
     log: FilteringBoundLogger
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """How the composition root recognises and builds one kind of source from the settings."""
+
+    kind: str
+    """The ``source`` label value."""
+    target: Callable[[Settings], str | None]
+    """The ``target`` label value when this source is configured, else None."""
+    build: Callable[[Settings, TargetContext], Source]

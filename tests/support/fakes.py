@@ -16,8 +16,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporter.errors import SourceError
 from exporter.settings import Settings
-from exporter.sources import SourceSpec
-from exporter.sources.base import Snapshot, Source, TargetContext
+from exporter.sources.base import Snapshot, Source, SourceSpec, TargetContext
 
 
 class FakeClock:

@@ -1,0 +1,290 @@
+"""LiveKit Analytics payloads → immutable typed records, tolerant of every encoding variant.
+
+Bodies arrive as plain JSON values (``decode_json``); each list item, and each participant
+of a details body, is then converted on its own with msgspec, so one bad record costs only
+itself (:class:`InvalidRecord`, skipped and counted by the caller) while a body of the wrong
+overall shape is a :class:`~exporter.errors.PayloadError`. Accepted, as ``upstream-apis.md`` lists:
+camelCase or snake_case keys (camelCase wins when both are present), 64-bit ints as JSON
+numbers or numeric strings, zero/false/empty fields omitted (or null), RFC 3339 timestamps with
+``Z`` or an offset and 0-9 fractional digits (parsed exactly, to integer nanoseconds), and any
+unknown field.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Final, TypeVar
+
+import msgspec
+
+from exporter.errors import PayloadError
+
+__all__ = [
+    "NS",
+    "TRACK_SOURCES",
+    "InvalidRecord",
+    "ListPage",
+    "ListedSession",
+    "Publishers",
+    "SessionDetails",
+    "parse_details",
+    "parse_session",
+    "parse_sessions",
+    "parse_timestamp_ns",
+]
+
+NS: Final = 1_000_000_000
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+TRACK_SOURCES: Final = ("camera", "microphone", "screen_share", "screen_share_audio")
+_RFC3339: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(?:\.([0-9]+))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
+)
+"""RFC 3339 ``date-time`` (and the space separator RFC 3339 allows); fixed positions up to
+the seconds, then an optional fraction of any length and ``Z`` or an offset."""
+
+_T = TypeVar("_T")
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+_Egress = Annotated[int, msgspec.Meta(ge=0, le=2)]
+_Minutes = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class InvalidRecord(ValueError):
+    """One upstream record of the wrong shape; the rest of its page is still good."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSession:
+    """One session of the list endpoint; timestamps in integer nanoseconds since the epoch."""
+
+    session_id: str
+    room_name: str
+    created_at_ns: int
+    ended_at_ns: int | None
+    last_active_ns: int | None
+    bandwidth_in: int
+    bandwidth_out: int
+    egress: int
+    num_participants: int
+    num_active_participants: int
+
+    @property
+    def active(self) -> bool:
+        """A listed session is active while it has no ``endedAt``."""
+        return self.ended_at_ns is None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One list page: its valid sessions, how many items it had, how many were invalid."""
+
+    sessions: tuple[ListedSession, ...]
+    size: int
+    invalid: int
+    first_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publishers:
+    """Connected participants publishing each track source."""
+
+    camera: int = 0
+    microphone: int = 0
+    screen_share: int = 0
+    screen_share_audio: int = 0
+
+    def __add__(self, other: Publishers) -> Publishers:
+        return Publishers(*(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """Counts in :data:`TRACK_SOURCES` order."""
+        return (self.camera, self.microphone, self.screen_share, self.screen_share_audio)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetails:
+    """What the details endpoint adds; None where the body does not carry the field."""
+
+    publishers: Publishers
+    billable_bandwidth: int | None
+    connection_minutes: float | None
+
+
+class _RawSession(msgspec.Struct, rename="camel"):
+    session_id: str | None = None
+    room_name: str | None = None
+    created_at: str | None = None
+    ended_at: str | None = None
+    last_active: str | None = None
+    bandwidth_in: _Count | None = None
+    bandwidth_out: _Count | None = None
+    egress: _Egress | None = None
+    num_participants: _Count | None = None
+    num_active_participants: _Count | None = None
+
+
+class _RawSources(msgspec.Struct, rename="camel"):
+    camera_track: bool | None = None
+    microphone_track: bool | None = None
+    screen_share_track: bool | None = None
+    screen_share_audio: bool | None = None
+
+
+class _RawParticipant(msgspec.Struct, rename="camel"):
+    left_at: str | None = None
+    is_active: bool | None = None
+    published_sources: dict[str, object] | None = None
+
+
+class _RawDetails(msgspec.Struct, rename="camel"):
+    bandwidth: _Count | None = None
+    connection_minutes: _Minutes | None = None
+    participants: list[object] | None = None
+
+
+def parse_sessions(body: object) -> ListPage:
+    """A list body ``{"sessions": [...]}``; a missing or null ``sessions`` means none."""
+    if not isinstance(body, dict):
+        raise PayloadError("list_sessions: body is not a JSON object")
+    items = body.get("sessions")
+    if items is None:
+        return ListPage((), 0, 0)
+    if not isinstance(items, list):
+        raise PayloadError("list_sessions: sessions is not an array", path="$.sessions")
+    sessions: list[ListedSession] = []
+    errors: list[str] = []
+    for index, item in enumerate(items):
+        try:
+            sessions.append(parse_session(item))
+        except InvalidRecord as exc:
+            errors.append(f"$.sessions[{index}]: {exc}")
+    return ListPage(tuple(sessions), len(items), len(errors), errors[0] if errors else None)
+
+
+def parse_session(item: object) -> ListedSession:
+    """One list item; raises InvalidRecord naming what is wrong (never echoing values)."""
+    raw = _convert(item, _RawSession)
+    if not raw.session_id:
+        raise InvalidRecord("missing sessionId")
+    created = _timestamp(raw.created_at, "createdAt")
+    if created is None:
+        raise InvalidRecord("missing createdAt")
+    return ListedSession(
+        session_id=raw.session_id,
+        room_name=raw.room_name or "",
+        created_at_ns=created,
+        ended_at_ns=_timestamp(raw.ended_at, "endedAt"),
+        last_active_ns=_timestamp(raw.last_active, "lastActive"),
+        bandwidth_in=raw.bandwidth_in or 0,
+        bandwidth_out=raw.bandwidth_out or 0,
+        egress=raw.egress or 0,
+        num_participants=raw.num_participants or 0,
+        num_active_participants=raw.num_active_participants or 0,
+    )
+
+
+def parse_details(body: object) -> tuple[SessionDetails, tuple[str, ...]]:
+    """A details body, and the problems of participants skipped as invalid records.
+
+    PayloadError if the body is not an object; InvalidRecord if one of its own fields is
+    wrong. A malformed participant costs only itself: it is left out of the publisher counts
+    and named in the returned problems.
+    """
+    if not isinstance(body, dict):
+        raise PayloadError("session_details: body is not a JSON object")
+    raw = _convert(body, _RawDetails)
+    publishers = Publishers()
+    problems: list[str] = []
+    for index, item in enumerate(raw.participants or ()):
+        try:
+            publishers += _publishing(item, f"participants[{index}]")
+        except InvalidRecord as exc:
+            problems.append(str(exc))
+    return SessionDetails(publishers, raw.bandwidth, raw.connection_minutes), tuple(problems)
+
+
+def _publishing(item: object, where: str) -> Publishers:
+    """What one participant publishes, counted only while it is connected."""
+    participant = _convert(item, _RawParticipant, where)
+    left = _timestamp(participant.left_at, f"{where}.leftAt")
+    connected = left is None or participant.is_active
+    if participant.published_sources is None or not connected:
+        return Publishers()
+    sources = _convert(participant.published_sources, _RawSources, f"{where}.publishedSources")
+    return Publishers(
+        int(bool(sources.camera_track)),
+        int(bool(sources.microphone_track)),
+        int(bool(sources.screen_share_track)),
+        int(bool(sources.screen_share_audio)),
+    )
+
+
+def parse_timestamp_ns(text: str) -> int:
+    """An RFC 3339 timestamp as integer nanoseconds since the epoch, exactly.
+
+    Fractions beyond nanoseconds are truncated; a leap second (``:60``) is taken as the next
+    second's start, as the Unix clock does. Raises ValueError if ``text`` is not RFC 3339.
+    """
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        raise ValueError("not an RFC 3339 timestamp")
+    hours, minutes, seconds = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if hours > 23 or minutes > 59 or seconds > 60:
+        raise ValueError("no such time of day")
+    total = _epoch_day(text[:10]) * 86400 + hours * 3600 + minutes * 60 + seconds
+    fraction, zulu, sign, off_h, off_m = match.groups()
+    if zulu is None:
+        offset_hours, offset_minutes = int(off_h), int(off_m)
+        if offset_hours > 23 or offset_minutes > 59:
+            raise ValueError("no such UTC offset")
+        offset = offset_hours * 3600 + offset_minutes * 60
+        total += -offset if sign == "+" else offset
+    return total * NS + (int(fraction[:9].ljust(9, "0")) if fraction else 0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _epoch_day(text: str) -> int:
+    """Days since 1970-01-01 of a ``YYYY-MM-DD`` the pattern has matched (a session list
+    spans a few days, so this is nearly always a cache hit)."""
+    try:
+        return date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        raise ValueError("no such date") from None
+
+
+def _timestamp(text: str | None, field: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return parse_timestamp_ns(text)
+    except ValueError as exc:
+        raise InvalidRecord(f"{exc} at `$.{field}`") from None
+
+
+def _convert(item: object, kind: type[_T], where: str = "") -> _T:
+    if not isinstance(item, dict):
+        raise InvalidRecord(f"not an object at `$.{where}`" if where else "not an object")
+    try:
+        return msgspec.convert(_camel_keys(item), kind, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        raise InvalidRecord(message.replace("`$", f"`$.{where}", 1) if where else message) from None
+
+
+def _camel_keys(item: dict[object, object]) -> dict[object, object]:
+    """Keys in camelCase; a snake_case key is used only when its camelCase twin is absent."""
+    snake = [key for key in item if isinstance(key, str) and "_" in key]
+    if not snake:
+        return item
+    out = {key: value for key, value in item.items() if key not in snake}
+    for key in snake:
+        out.setdefault(_camel(key), item[key])
+    return out
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -1,0 +1,187 @@
+"""Livepeer Studio ``GET /session`` pages → immutable :class:`LivepeerSession` records.
+
+The body is decoded once into raw items, then each item on its own, so one malformed record
+costs only itself (the caller counts it as skipped). Decoding is lenient where Studio is loose:
+numbers may be ints or floats, any field may be null or absent, unknown fields are ignored, and
+``isHealthy``/``issues`` (typed ``any`` in the published docs) fall back to "unknown" and 0
+when they hold something unexpected. Only ``id`` is required.
+
+Every list item carries an undocumented ``parentStream`` object, the raw parent-stream record,
+which may hold its ``streamKey``. It is decoded into a struct with the single field ``name``, so
+nothing else of it ever becomes a Python value, and the raw bytes are dropped at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import msgspec
+
+from exporter.errors import PayloadError
+
+__all__ = [
+    "RECORDING_STATUSES",
+    "LivepeerSession",
+    "ParsedPage",
+    "RecordingStatus",
+    "parse_page",
+]
+
+RecordingStatus = Literal["waiting", "ready", "failed", "deleted", "none"]
+RECORDING_STATUSES: Final[tuple[RecordingStatus, ...]] = (
+    "waiting",
+    "ready",
+    "failed",
+    "deleted",
+    "none",
+)
+"""Every value of the ``status`` label of the recording state set, in the contract's order."""
+_ENDPOINT: Final = "list_sessions"
+
+
+@dataclass(frozen=True, slots=True)
+class LivepeerSession:
+    """One Studio stream session, as the metrics need it; times in ms, as upstream sends."""
+
+    id: str
+    project: str
+    """``projectId``, or "" when the payload has none."""
+    stream_id: str
+    """``parentId``, or ""."""
+    stream_name: str
+    """``parentStream.name``, or ""."""
+    playback_id: str
+    created_at_ms: float | None
+    last_seen_ms: float
+    """0 until the session's first update."""
+    healthy: bool | None
+    """None when ``isHealthy`` is null, absent, or not a boolean."""
+    issues: int
+    ingest_rate: float
+    outgoing_rate: float
+    source_bytes: float
+    transcoded_bytes: float
+    source_segments: float
+    transcoded_segments: float
+    source_duration: float
+    transcoded_duration: float
+    record: bool
+    recording_status: RecordingStatus | None
+    """As sent (unknown values as ``waiting``), or None when upstream sent none."""
+
+    @property
+    def recording_state(self) -> RecordingStatus:
+        """The recording state exported: a recorded session without a status is ``waiting``."""
+        return self.recording_status or "waiting"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    """The good records of one page, and how many were malformed."""
+
+    sessions: tuple[LivepeerSession, ...]
+    invalid: int
+
+
+class _ParentStream(msgspec.Struct):
+    name: object = None
+
+
+class _Wire(msgspec.Struct, rename="camel"):
+    """The fields read from a list item; everything else is skipped by the decoder."""
+
+    id: str
+    project_id: str | None = None
+    parent_id: str | None = None
+    playback_id: str | None = None
+    parent_stream: msgspec.Raw = msgspec.Raw(b"null")
+    created_at: float | None = None
+    last_seen: float | None = None
+    is_healthy: object = None
+    issues: object = None
+    ingest_rate: float | None = None
+    outgoing_rate: float | None = None
+    source_bytes: float | None = None
+    transcoded_bytes: float | None = None
+    source_segments: float | None = None
+    transcoded_segments: float | None = None
+    source_segments_duration: float | None = None
+    transcoded_segments_duration: float | None = None
+    record: bool | None = None
+    recording_status: str | None = None
+
+
+_ITEMS: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_ITEM: Final = msgspec.json.Decoder(_Wire)
+_PARENT: Final = msgspec.json.Decoder(_ParentStream | None)
+_STATUSES: Final[dict[str, RecordingStatus]] = {status: status for status in RECORDING_STATUSES}
+
+
+def parse_page(body: bytes) -> ParsedPage:
+    """Decode one page; raise PayloadError when the body is not JSON or not an array."""
+    try:
+        items = _ITEMS.decode(body)
+    except msgspec.ValidationError:
+        raise PayloadError(f"{_ENDPOINT}: expected a JSON array of sessions") from None
+    except msgspec.DecodeError:
+        raise PayloadError(f"{_ENDPOINT}: body is not valid JSON") from None
+    sessions: list[LivepeerSession] = []
+    invalid = 0
+    for raw in items:
+        session = _session(raw)
+        if session is None:
+            invalid += 1
+        else:
+            sessions.append(session)
+    return ParsedPage(tuple(sessions), invalid)
+
+
+def _session(raw: msgspec.Raw) -> LivepeerSession | None:
+    try:
+        wire = _ITEM.decode(raw)
+    except msgspec.DecodeError:  # includes ValidationError: a wrong type, a missing id
+        return None
+    if not wire.id:
+        return None
+    healthy = wire.is_healthy if isinstance(wire.is_healthy, bool) else None
+    return LivepeerSession(
+        id=wire.id,
+        project=wire.project_id or "",
+        stream_id=wire.parent_id or "",
+        stream_name=_stream_name(wire.parent_stream),
+        playback_id=wire.playback_id or "",
+        created_at_ms=wire.created_at,
+        last_seen_ms=wire.last_seen or 0.0,
+        healthy=healthy,
+        issues=len(wire.issues) if isinstance(wire.issues, list) else 0,
+        ingest_rate=wire.ingest_rate or 0.0,
+        outgoing_rate=wire.outgoing_rate or 0.0,
+        source_bytes=wire.source_bytes or 0.0,
+        transcoded_bytes=wire.transcoded_bytes or 0.0,
+        source_segments=wire.source_segments or 0.0,
+        transcoded_segments=wire.transcoded_segments or 0.0,
+        source_duration=wire.source_segments_duration or 0.0,
+        transcoded_duration=wire.transcoded_segments_duration or 0.0,
+        record=bool(wire.record),
+        recording_status=_recording_status(wire.recording_status),
+    )
+
+
+def _stream_name(raw: msgspec.Raw) -> str:
+    """The parent stream's ``name``; "" when the object is missing or odd (it is undocumented)."""
+    try:
+        parent = _PARENT.decode(raw)
+    except msgspec.DecodeError:
+        return ""
+    if parent is None or not isinstance(parent.name, str):
+        return ""
+    return parent.name
+
+
+def _recording_status(value: str | None) -> RecordingStatus | None:
+    """Known statuses as sent; an unknown one as ``waiting``, which is what Studio itself
+    reports for any recording phase other than ready, failed and deleted."""
+    if value is None:
+        return None
+    return _STATUSES.get(value, "waiting")

@@ -1,0 +1,300 @@
+"""Parsing LiveKit Analytics payloads: every encoding variant, exact timestamps, bad records."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exporter.errors import PayloadError
+from exporter.sources.livekit_model import (
+    InvalidRecord,
+    ListedSession,
+    Publishers,
+    SessionDetails,
+    parse_details,
+    parse_session,
+    parse_sessions,
+    parse_timestamp_ns,
+)
+from tests.conftest import FIXTURES
+
+NS = 1_000_000_000
+
+
+def fixture(name: str) -> object:
+    return msgspec.json.decode((FIXTURES / "livekit" / name).read_bytes())
+
+
+def ns(text: str) -> int:
+    """Whole-second nanoseconds of an ISO time, computed independently of the parser."""
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()) * NS
+
+
+def test_camel_case_list_with_string_ints() -> None:
+    """The documented camelCase list parses, string ints included, ended and active alike."""
+    page = parse_sessions(fixture("list_camel.json"))
+    ended, active = page.sessions
+    assert (page.size, page.invalid) == (2, 0)
+    assert ended == ListedSession(
+        session_id="RM_o4qeUZCBDopa",
+        room_name="support-call-42",
+        created_at_ns=ns("2027-01-15T06:00:00"),
+        ended_at_ns=ns("2027-01-15T07:00:00"),
+        last_active_ns=ns("2027-01-15T07:00:00"),
+        bandwidth_in=1260393,
+        bandwidth_out=2500000,
+        egress=0,
+        num_participants=2,
+        num_active_participants=0,
+    )
+    assert not ended.active
+    assert active.active
+    assert active.created_at_ns == ns("2027-01-15T07:45:00") + NS // 2
+    assert active.bandwidth_out == 9007199254740993  # above 2**53: kept exact as an int
+    assert (active.egress, active.num_participants, active.num_active_participants) == (1, 3, 2)
+
+
+def test_snake_case_list() -> None:
+    """The snake_case field names older docs showed parse the same as camelCase."""
+    (session,) = parse_sessions(fixture("list_snake.json")).sessions
+    assert session.session_id == "RM_snake1"
+    assert session.room_name == "town-hall"
+    assert session.created_at_ns == ns("2027-01-15T07:30:00") + 123_000_000
+    assert (session.bandwidth_in, session.bandwidth_out, session.egress) == (4096, 8192, 2)
+    assert (session.num_participants, session.num_active_participants) == (5, 4)
+
+
+def test_numbers_offsets_nanoseconds_and_unknown_fields() -> None:
+    """JSON numbers (integral floats too), offsets, 9-digit fractions and unknown fields."""
+    (session,) = parse_sessions(fixture("list_numbers.json")).sessions
+    assert session.room_name == 'Réunion d\'équipe "Q1"'
+    assert session.created_at_ns == ns("2027-01-15T07:59:00") + 123_456_789
+    assert session.last_active_ns == ns("2027-01-15T07:59:30") + 1_000
+    assert (session.bandwidth_in, session.bandwidth_out) == (1260393, 2500000)
+
+
+def test_omitted_fields_are_zero_false_or_empty() -> None:
+    """Protobuf JSON drops zero values: absent numbers are 0, names empty, no endedAt active."""
+    (session,) = parse_sessions(fixture("list_omitted.json")).sessions
+    assert session == ListedSession(
+        session_id="RM_quiet",
+        room_name="",
+        created_at_ns=ns("2027-01-15T07:00:00"),
+        ended_at_ns=None,
+        last_active_ns=None,
+        bandwidth_in=0,
+        bandwidth_out=0,
+        egress=0,
+        num_participants=0,
+        num_active_participants=0,
+    )
+
+
+def test_nulls_and_empty_strings_count_as_omitted() -> None:
+    """null fields and an empty endedAt read as absent rather than invalid."""
+    item = {"sessionId": "RM_n", "createdAt": "2027-01-15T07:00:00Z", "endedAt": "", "egress": None}
+    session = parse_session(item)
+    assert session.active
+    assert session.egress == 0
+
+
+def test_camel_case_wins_over_its_snake_case_twin() -> None:
+    """When both spellings are present the current (camelCase) one is used."""
+    item = {"sessionId": "RM_1", "createdAt": "2027-01-15T07:00:00Z"}
+    session = parse_session({**item, "bandwidth_in": "1", "bandwidthIn": "2"})
+    assert session.bandwidth_in == 2
+
+
+def test_malformed_records_are_skipped_one_by_one() -> None:
+    """Each bad item is counted and named; the good items around them survive."""
+    page = parse_sessions(fixture("list_malformed.json"))
+    assert [s.session_id for s in page.sessions] == ["RM_good1", "RM_good2"]
+    assert (page.size, page.invalid) == (8, 6)
+    assert page.first_error == (
+        "$.sessions[1]: Expected `int | null`, got `str` - at `$.numActiveParticipants`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"sessionId": "", "createdAt": "2027-01-15T07:00:00Z"}, "missing sessionId"),
+        ({"sessionId": "RM_1"}, "missing createdAt"),
+        ({"sessionId": 5, "createdAt": "2027-01-15T07:00:00Z"}, "$.sessionId"),
+        ({"sessionId": "RM_1", "createdAt": 1736000000}, "$.createdAt"),
+        ({"sessionId": "RM_1", "createdAt": "2027-02-30T07:00:00Z"}, "no such date"),
+        ({"sessionId": "RM_1", "createdAt": "2027-01-15T07:00:00Z", "egress": 3}, "$.egress"),
+        ({"sessionId": "RM_1", "createdAt": "2027-01-15T07:00:00Z", "bandwidthIn": 1.5}, "$."),
+        ([1, 2], "not an object"),
+    ],
+)
+def test_invalid_session_names_the_problem(item: object, message: str) -> None:
+    """A record of the wrong shape raises InvalidRecord saying where, not echoing values."""
+    with pytest.raises(InvalidRecord, match=message.replace("$", r"\$")):
+        parse_session(item)
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [([], "$"), ("sessions", "$"), (None, "$"), ({"sessions": {"a": 1}}, "$.sessions")],
+)
+def test_wrong_top_level_shape_is_a_payload_error(body: object, path: str) -> None:
+    """A list body that is not an object with a sessions array fails the whole poll."""
+    with pytest.raises(PayloadError) as caught:
+        parse_sessions(body)
+    assert caught.value.path == path
+
+
+@pytest.mark.parametrize("body", [{}, {"sessions": None}, {"sessions": []}])
+def test_missing_or_empty_sessions_means_none(body: object) -> None:
+    """No sessions key, null or an empty array: a valid, empty page."""
+    assert parse_sessions(body).size == 0
+    assert parse_sessions(body).sessions == ()
+
+
+def test_details_camel_case_counts_connected_publishers() -> None:
+    """Publishers count connected participants (no leftAt, or isActive) by source."""
+    details, problems = parse_details(fixture("details_camel.json"))
+    assert problems == ()
+    # alice (camera, mic), bob (mic, screen, screen audio), dave (left but isActive: camera);
+    # carol has left and is not counted
+    assert details == SessionDetails(
+        publishers=Publishers(camera=2, microphone=2, screen_share=1, screen_share_audio=1),
+        billable_bandwidth=1000,
+        connection_minutes=120.0,
+    )
+
+
+def test_details_snake_case_and_numbers() -> None:
+    """snake_case details with JSON numbers parse like the camelCase ones."""
+    details, _ = parse_details(fixture("details_snake.json"))
+    assert details == SessionDetails(Publishers(camera=1, screen_share=1), 4096, 3.0)
+
+
+def test_details_without_optional_fields() -> None:
+    """No participants, bandwidth or connectionMinutes: zero publishers, fields unknown."""
+    assert parse_details(fixture("details_minimal.json")) == (
+        SessionDetails(Publishers(), None, None),
+        (),
+    )
+
+
+def test_malformed_participants_are_skipped_one_by_one() -> None:
+    """Each participant of the wrong shape is left out and named; the good ones count."""
+    details, problems = parse_details(fixture("details_malformed.json"))
+    assert details == SessionDetails(Publishers(camera=1, microphone=1), None, None)
+    assert problems == (
+        "Expected `bool | null`, got `str` - at `$.participants[1].publishedSources.cameraTrack`",
+        "Expected `object | null`, got `str` - at `$.participants[2].publishedSources`",
+        "not an object at `$.participants[3]`",
+        "not an RFC 3339 timestamp at `$.participants[4].leftAt`",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"participants": "nobody"}, {"bandwidth": "lots"}, {"connectionMinutes": -1}],
+)
+def test_details_with_a_bad_field_of_their_own_are_one_invalid_record(body: object) -> None:
+    """A details body whose own fields are wrong is one invalid record."""
+    with pytest.raises(InvalidRecord):
+        parse_details(body)
+
+
+def test_details_that_are_not_an_object_fail_the_poll() -> None:
+    """A details body that is not a JSON object is an invalid response."""
+    with pytest.raises(PayloadError):
+        parse_details(["RM_1"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2027-01-15T08:00:00Z", 1_800_000_000 * NS),
+        ("2027-01-15T08:00:00z", 1_800_000_000 * NS),
+        ("2027-01-15t08:00:00Z", 1_800_000_000 * NS),
+        ("2027-01-15T08:00:00.1Z", 1_800_000_000 * NS + 100_000_000),
+        ("2027-01-15T08:00:00.000000001Z", 1_800_000_000 * NS + 1),
+        ("2027-01-15T08:00:00.999999999Z", 1_800_000_000 * NS + 999_999_999),
+        ("2027-01-15T08:00:00.1234567891Z", 1_800_000_000 * NS + 123_456_789),
+        ("2027-01-15T09:30:00+01:30", 1_800_000_000 * NS),
+        ("2027-01-15T05:00:00.5-03:00", 1_800_000_000 * NS + 500_000_000),
+        ("2016-12-31T23:59:60Z", 1_483_228_800 * NS),
+        ("1970-01-01T00:00:00Z", 0),
+    ],
+)
+def test_timestamps_parse_exactly(text: str, expected: int) -> None:
+    """RFC 3339 with Z or an offset and 0-9 fractional digits gives exact nanoseconds."""
+    assert parse_timestamp_ns(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2027-01-15",
+        "2027-01-15T08:00:00",
+        "2027-01-15T08:00Z",
+        "2027-01-15T08:00:00.Z",
+        "2027-13-01T00:00:00Z",
+        "2027-01-15T24:00:00Z",
+        "2027-01-15T08:00:00+25:00",
+        "\uff12\uff10\uff12\uff17-01-15T08:00:00Z",  # full-width digits
+        " 2027-01-15T08:00:00Z",
+    ],
+)
+def test_non_rfc3339_timestamps_are_rejected(text: str) -> None:
+    """Anything that is not an RFC 3339 date-time raises ValueError."""
+    with pytest.raises(ValueError, match=r"no such|not an RFC 3339"):
+        parse_timestamp_ns(text)
+
+
+@given(st.datetimes(timezones=st.just(UTC)), st.integers(0, 999), st.integers(0, 9))
+def test_timestamps_round_trip(when: datetime, extra_ns: int, digits: int) -> None:
+    """Any UTC instant, printed with 0-9 fraction digits, parses back to that instant."""
+    micro_ns = when.microsecond * 1000 + extra_ns
+    fraction = f"{micro_ns:09d}"[:digits]
+    stamp = f"{when.year:04d}-{when:%m-%dT%H:%M:%S}"
+    text = stamp + (f".{fraction}" if digits else "") + "Z"
+    whole = int((when.replace(microsecond=0) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+    assert parse_timestamp_ns(text) == whole * NS + int(fraction.ljust(9, "0"))
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=24), children, max_size=6)
+    ),
+    max_leaves=20,
+)
+_session_like = st.fixed_dictionaries(
+    {},
+    optional={
+        key: _json | st.text() | st.integers()
+        for key in ("sessionId", "session_id", "createdAt", "endedAt", "bandwidthIn", "egress")
+    },
+)
+
+
+@given(st.one_of(_json, st.fixed_dictionaries({"sessions": st.lists(_session_like | _json)})))
+def test_any_json_list_body_raises_only_typed_errors(body: object) -> None:
+    """Whatever JSON the list endpoint returns, parsing yields a page or a PayloadError."""
+    json.dumps(body)  # the strategy only makes JSON values
+    try:
+        page = parse_sessions(body)
+    except PayloadError:
+        return
+    assert page.invalid + len(page.sessions) == page.size
+
+
+@given(_json)
+def test_any_json_details_body_raises_only_typed_errors(body: object) -> None:
+    """Whatever JSON the details endpoint returns, parsing yields details or a typed error."""
+    try:
+        parse_details(body)
+    except (PayloadError, InvalidRecord):
+        return
