@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.flags import FLAGS
 from exporter.telemetry import SelfMetrics
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+GOLDEN = ROOT / "tests" / "fixtures" / "exposition"
 
 
 def table_rows(first_cell: str) -> list[list[str]]:
@@ -55,3 +58,25 @@ def test_self_metric_table_matches_the_registry() -> None:
     }
     documented = {ticked(row[0])[0]: row[1] for row in table_rows(r"`livesession_exporter_\w+`")}
     assert documented == families
+
+
+@pytest.mark.parametrize(
+    ("prefix", "goldens"),
+    [
+        ("livekit_cloud_", ["livekit_snapshot.prom"]),
+        ("livepeer_studio_", ["livepeer_all_fields.prom", "livepeer_two_sessions.prom"]),
+    ],
+)
+def test_data_metric_tables_match_the_rendered_families(prefix: str, goldens: list[str]) -> None:
+    """Each source's README table lists exactly the families it renders, with their types.
+
+    The golden expositions are pinned to the renderers by the sources' own tests.
+    """
+    rendered = {}
+    for name in goldens:
+        for line in (GOLDEN / name).read_text(encoding="utf-8").splitlines():
+            if line.startswith("# TYPE "):
+                _, _, family, kind = line.split(" ")
+                rendered[family] = kind
+    documented = {ticked(row[0])[0]: row[1] for row in table_rows(rf"`{prefix}\w+`")}
+    assert documented == rendered
