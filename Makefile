@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+RUN_STAMP := $(VENV)/.installed-run
 PYTHON ?= python3
 
 .PHONY: test lint fmt demo tools clean
@@ -10,6 +11,15 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $(RUN_STAMP)
+
+## demo: the exporter on :9877 polling the built-in simulator of both APIs
+demo: $(RUN_STAMP)
+	$(VENV)/bin/livesession-exporter --demo
 
 ## test: format check, lint, types, then unit, integration and end-to-end tests with coverage
 test: lint tools

@@ -22,11 +22,13 @@ from structlog.typing import FilteringBoundLogger
 from exporter import __version__
 from exporter.clock import Clock, SystemClock
 from exporter.collector import Exposition
+from exporter.demo import demo_config, demo_settings
 from exporter.http import App
-from exporter.logs import get_logger
+from exporter.logs import Redactor, get_logger
 from exporter.poller import Poller, Target
 from exporter.serving import bind, bound_url, serve
 from exporter.settings import Settings
+from exporter.simulator import SimulatorEndpoints, run_simulator
 from exporter.sources.base import SourceSpec, TargetContext
 from exporter.sources.livekit import SPEC as LIVEKIT
 from exporter.sources.livepeer import SPEC as LIVEPEER
@@ -124,8 +126,32 @@ async def run(
     *,
     stdout: BinaryIO | None = None,
     specs: Sequence[SourceSpec] = SOURCES,
+    redactor: Redactor | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (exit 0), or poll once for ``--once`` (exit 0 or 1)."""
+    """Run until SIGTERM/SIGINT (exit 0), or poll once for ``--once`` (exit 0 or 1).
+
+    With ``--demo`` the simulator runs beside the exporter in the same task group.
+    """
+    if not settings.demo:
+        return await _run(settings, stdout, specs)
+    log = get_logger()
+    log.info("demo_mode", note="polling the built-in simulator on loopback; no real API is used")
+    async with anyio.create_task_group() as tg:
+        endpoints: SimulatorEndpoints = await tg.start(run_simulator, demo_config())
+        if redactor is not None:
+            redactor.add(endpoints.livekit_api_secret)
+            redactor.add(endpoints.livepeer_api_key)
+        log.info(
+            "demo_simulator_started",
+            livekit_url=endpoints.livekit_url,
+            livepeer_url=endpoints.livepeer_url,
+        )
+        code = await _run(demo_settings(settings, endpoints), stdout, specs)
+        tg.cancel_scope.cancel()
+    return code
+
+
+async def _run(settings: Settings, stdout: BinaryIO | None, specs: Sequence[SourceSpec]) -> int:
     log = get_logger()
     async with build_exporter(settings, specs=specs) as exporter:
         if settings.once:

@@ -47,9 +47,10 @@ def main(
         sys.stderr.write(f"{PROG}: invalid configuration:\n")
         sys.stderr.writelines(f"  {problem}\n" for problem in exc.problems)
         return 2
-    configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets))
+    redactor = Redactor(settings.secrets)
+    configure_logging(settings.log_level, settings.log_format, redactor)
     try:
-        return anyio.run(partial(run, settings, specs=specs))
+        return anyio.run(partial(run, settings, specs=specs, redactor=redactor))
     except OSError as exc:  # binding the listen address, mostly: name it and stop
         get_logger().error("startup_failed", error=f"{type(exc).__name__}: {exc}")
         return 1

@@ -1,0 +1,124 @@
+"""``python -m exporter.simulator``: serve both simulated APIs until SIGINT or SIGTERM.
+
+Prints the base URLs and the credentials of the run as ``NAME=value`` lines (the names the
+exporter reads from its environment), then serves on loopback. It is a development tool:
+printing its own throwaway credentials is the point. Exits 0 on SIGINT/SIGTERM, 2 on bad
+arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import anyio
+
+from .config import SimulatorConfig, SimulatorEndpoints
+from .faults import FAULT_SYNTAX, Fault, parse_fault_spec
+from .simulator import run_simulator
+
+__all__ = ["build_parser", "config_from_args", "format_endpoints", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m exporter.simulator",
+        description=(
+            "Serve simulated LiveKit Cloud Analytics and Livepeer Studio APIs over HTTP, "
+            "from one seeded, evolving world, and print where and with which credentials."
+        ),
+        epilog=FAULT_SYNTAX,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
+    parser.add_argument(
+        "--livekit-sessions", type=int, default=25, metavar="N", help="LiveKit rooms (default 25)"
+    )
+    parser.add_argument(
+        "--livepeer-sessions",
+        type=int,
+        default=25,
+        metavar="N",
+        help="Livepeer streams (default 25)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--livekit-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--livepeer-port", type=int, default=0, help="default: a free port")
+    parser.add_argument(
+        "--snake-case", action="store_true", help="LiveKit keys in snake_case, as old docs showed"
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=ITEM[,ITEM...]",
+        help="inject a fault (repeatable; syntax below)",
+    )
+    return parser
+
+
+def config_from_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
+    """The configuration for ``argv``; exits 2 with a message on bad arguments."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    faults: list[tuple[str, Fault]] = []
+    for spec in args.fault:
+        try:
+            faults.append(parse_fault_spec(spec))
+        except ValueError as exc:
+            parser.error(f"--fault: {exc}")
+    try:
+        return SimulatorConfig(
+            seed=args.seed,
+            livekit_sessions=args.livekit_sessions,
+            livepeer_sessions=args.livepeer_sessions,
+            host=args.host,
+            livekit_port=args.livekit_port,
+            livepeer_port=args.livepeer_port,
+            faults=tuple(faults),
+            livekit_snake_case=args.snake_case,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def format_endpoints(endpoints: SimulatorEndpoints) -> str:
+    """The lines printed at start: URLs and credentials, one ``NAME=value`` each."""
+    return "\n".join(
+        [
+            "# LiveKit Cloud Analytics API (simulated)",
+            f"LIVEKIT_CLOUD_API_URL={endpoints.livekit_url}",
+            f"LIVEKIT_PROJECT_ID={endpoints.livekit_project_id}",
+            f"LIVEKIT_API_KEY={endpoints.livekit_api_key}",
+            f"LIVEKIT_API_SECRET={endpoints.livekit_api_secret}",
+            "# Livepeer Studio API (simulated)",
+            f"LIVEPEER_API_URL={endpoints.livepeer_url}",
+            f"LIVEPEER_API_KEY={endpoints.livepeer_api_key}",
+            "",
+        ]
+    )
+
+
+async def _serve(config: SimulatorConfig, out: TextIO) -> None:
+    # listen for signals before serving, so an early SIGTERM still ends in a clean exit
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as tg:
+            endpoints = await tg.start(run_simulator, config)
+            out.write(format_endpoints(endpoints))
+            out.flush()
+            async for _ in signals:
+                break
+            tg.cancel_scope.cancel()
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    config = config_from_args(argv)
+    anyio.run(_serve, config, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

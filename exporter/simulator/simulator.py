@@ -1,0 +1,131 @@
+"""The simulator as one object: the world, the faults, the request log and both servers.
+
+Tests build a :class:`Simulator` (usually with a :class:`~.clock.FakeClock`), start it with
+``endpoints = await task_group.start(sim.run)``, then read the ground truth
+(``sim.livekit.active_sessions()``, ``sim.livepeer.sessions()``), add sessions, flip faults
+(``sim.faults.set("livekit.list", Fault(status=503))``) and inspect ``sim.log`` while the
+code under test talks to it over real sockets.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import anyio
+import anyio.abc
+
+from exporter.serving import bind, bound_url, serve
+
+from .asgi import Stopping
+from .config import SimulatorConfig, SimulatorEndpoints, make_credentials
+from .faults import FaultBoard
+from .livekit_app import LiveKitApp
+from .livekit_world import LiveKitWorld
+from .livepeer_app import LivepeerApp
+from .livepeer_world import LivepeerWorld
+from .requestlog import RequestLog
+
+__all__ = ["Simulator", "run_simulator"]
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Simulator:
+    """Both simulated APIs over one seeded world, with switchable faults and a request log."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config = config or SimulatorConfig()
+        self.clock = config.clock
+        self.credentials = make_credentials(config)
+        self.livekit = LiveKitWorld(
+            seed=config.seed,
+            rooms=config.livekit_sessions,
+            clock=config.clock,
+            active_fraction=config.active_fraction,
+        )
+        self.livepeer = LivepeerWorld(
+            seed=config.seed,
+            streams=config.livepeer_sessions,
+            clock=config.clock,
+            active_fraction=config.active_fraction,
+        )
+        self.faults = FaultBoard(config.faults)
+        self.log = RequestLog()
+        self._stopping = Stopping()
+        creds = self.credentials
+        self.livekit_app = LiveKitApp(
+            world=self.livekit,
+            seed=config.seed,
+            project_id=creds.livekit_project_id,
+            api_key=creds.livekit_api_key,
+            api_secret=creds.livekit_api_secret,
+            clock=config.clock,
+            faults=self.faults,
+            log=self.log,
+            stopping=self._stopping,
+            snake_case=config.livekit_snake_case,
+            leeway=config.token_leeway,
+        )
+        self.livepeer_app = LivepeerApp(
+            world=self.livepeer,
+            seed=config.seed,
+            api_key=creds.livepeer_api_key,
+            cors_api_key=creds.livepeer_cors_api_key,
+            clock=config.clock,
+            faults=self.faults,
+            log=self.log,
+            stopping=self._stopping,
+            link_origin=config.livepeer_link_origin,
+        )
+        self.endpoints: SimulatorEndpoints | None = None
+        """Set once :meth:`run` has both servers accepting requests."""
+
+    async def run(
+        self,
+        *,
+        task_status: anyio.abc.TaskStatus[SimulatorEndpoints] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve both APIs until cancelled; ``task_status.started`` gets the endpoints."""
+        config = self.config
+        sockets: list[socket.socket] = []
+        try:
+            sockets.append(bind(_address(config.host, config.livekit_port)))
+            sockets.append(bind(_address(config.host, config.livepeer_port)))
+            livekit_sock, livepeer_sock = sockets
+            self._stopping.arm()
+            async with anyio.create_task_group() as tg:
+                await tg.start(serve, self.livekit_app, livekit_sock)
+                await tg.start(serve, self.livepeer_app, livepeer_sock)
+                creds = self.credentials
+                self.endpoints = SimulatorEndpoints(
+                    livekit_url=bound_url(livekit_sock),
+                    livekit_project_id=creds.livekit_project_id,
+                    livekit_api_key=creds.livekit_api_key,
+                    livekit_api_secret=creds.livekit_api_secret,
+                    livepeer_url=bound_url(livepeer_sock) + "/api",
+                    livepeer_api_key=creds.livepeer_api_key,
+                )
+                task_status.started(self.endpoints)
+                try:
+                    await anyio.sleep_forever()
+                finally:
+                    # release hanging requests and endless bodies before the servers close
+                    self._stopping.fire()
+        finally:
+            for sock in sockets:
+                sock.close()
+            self.endpoints = None
+
+
+async def run_simulator(
+    config: SimulatorConfig,
+    *,
+    task_status: anyio.abc.TaskStatus[SimulatorEndpoints] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Bind both servers, report their endpoints once they accept requests, run until cancelled.
+
+    Usage: ``endpoints = await task_group.start(run_simulator, config)``.
+    """
+    await Simulator(config).run(task_status=task_status)
