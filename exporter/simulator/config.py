@@ -28,7 +28,8 @@ class SimulatorConfig:
     ``livekit_sessions`` and ``livepeer_sessions`` are the scale knobs: the number of rooms
     and of streams, each listing its latest session (about ``active_fraction`` of them
     active). ``clock`` returns Unix seconds; the world moves only as it does. ``faults``
-    are set on the endpoints at start (``(endpoint, Fault)`` pairs).
+    are set on the endpoints at start (``(endpoint, Fault)`` pairs). The request log keeps
+    the last ``request_log_size`` requests, so a long ``--demo`` run stays small.
     """
 
     seed: int = 0
@@ -48,6 +49,7 @@ class SimulatorConfig:
     livekit_snake_case: bool = False
     livepeer_link_origin: str = "http://studio-api.internal:3004"
     token_leeway: float = 60.0
+    request_log_size: int = 10_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -60,6 +62,8 @@ class SimulatorConfig:
             for name in ("livekit_port", "livepeer_port")
             if not 0 <= getattr(self, name) <= 65535
         )
+        if self.request_log_size < 1:
+            problems.append("request_log_size must be >= 1")
         if not 0 < self.active_fraction <= 1:
             problems.append("active_fraction must be in (0, 1]")
         secret = self.livekit_api_secret

@@ -47,7 +47,7 @@ class RecordedRequest:
 class RequestLog:
     """An append-only, bounded log of :class:`RecordedRequest`, newest last."""
 
-    def __init__(self, maxlen: int = 100_000) -> None:
+    def __init__(self, maxlen: int = 10_000) -> None:
         self._records: collections.deque[RecordedRequest] = collections.deque(maxlen=maxlen)
         self._changed: anyio.Event | None = None
 

@@ -52,7 +52,7 @@ class Simulator:
             active_fraction=config.active_fraction,
         )
         self.faults = FaultBoard(config.faults)
-        self.log = RequestLog()
+        self.log = RequestLog(config.request_log_size)
         self._stopping = Stopping()
         creds = self.credentials
         self.livekit_app = LiveKitApp(

@@ -6,7 +6,14 @@ import io
 
 import pytest
 
-from exporter.simulator import FakeClock, Fault, SimulatorConfig, SimulatorEndpoints
+from exporter.simulator import (
+    FakeClock,
+    Fault,
+    RecordedRequest,
+    RequestLog,
+    SimulatorConfig,
+    SimulatorEndpoints,
+)
 from exporter.simulator.__main__ import config_from_args, format_endpoints
 from exporter.simulator.config import make_credentials
 from exporter.simulator.sorted_index import SortedIndex
@@ -119,3 +126,20 @@ def test_endpoints_are_printed_as_environment_lines() -> None:
     }
     assert "secret" not in repr(endpoints)
     assert "lpkey" not in repr(endpoints)
+
+
+def test_the_request_log_keeps_only_the_newest_records() -> None:
+    """A bounded log drops its oldest records first, so long demo runs stay small."""
+    log = RequestLog(maxlen=3)
+    for i in range(5):
+        log.append(
+            RecordedRequest(
+                api="livekit", endpoint="livekit.list", method="GET", raw_path=f"/{i}",
+                query_string="", headers=(("x-n", str(i)),), received_at=float(i),
+            )
+        )  # fmt: skip
+    assert [r.raw_path for r in log] == ["/2", "/3", "/4"]
+    assert len(log) == 3
+    assert log.records[-1].header("X-N") == "4"
+    log.clear()
+    assert log.for_endpoint("livekit.list") == []
