@@ -17,7 +17,7 @@ upstream error bodies may echo the API key (Livepeer's 401 does).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "REASONS",
@@ -41,16 +41,7 @@ Reason = Literal[
     "invalid_response",
     "internal",
 ]
-REASONS: Final[tuple[Reason, ...]] = (
-    "auth",
-    "rate_limited",
-    "timeout",
-    "connection",
-    "server_error",
-    "client_error",
-    "invalid_response",
-    "internal",
-)
+REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
 """Every value of the ``reason`` label of ``poll_errors_total``, in the contract's order."""
 
 

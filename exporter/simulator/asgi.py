@@ -31,6 +31,7 @@ __all__ = [
     "Stopping",
     "decode_segment",
     "path_segments",
+    "record_request",
     "request_headers",
     "status_phrase",
 ]
@@ -80,6 +81,19 @@ def request_headers(scope: Scope) -> tuple[tuple[str, str], ...]:
     return tuple(
         (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
         for name, value in scope.get("headers", ())
+    )
+
+
+def record_request(api: str, endpoint: str, scope: Scope, received_at: float) -> RecordedRequest:
+    """The request-log entry of a request as it arrived: raw path, query and headers."""
+    return RecordedRequest(
+        api=api,
+        endpoint=endpoint,
+        method=scope["method"],
+        raw_path=bytes(scope.get("raw_path") or b"").decode("latin-1"),
+        query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+        headers=request_headers(scope),
+        received_at=received_at,
     )
 
 

@@ -22,7 +22,7 @@ from .asgi import (
     Stopping,
     decode_segment,
     path_segments,
-    request_headers,
+    record_request,
     status_phrase,
 )
 from .auth import TokenRejected, verify_livekit_token
@@ -31,7 +31,7 @@ from .faults import FaultBoard
 from .livekit_encoding import encode_details, encode_list_item, livekit_style, snake_case
 from .livekit_model import NS
 from .livekit_world import LiveKitWorld
-from .requestlog import RecordedRequest, RequestLog
+from .requestlog import RequestLog
 
 __all__ = ["LiveKitApp"]
 
@@ -112,15 +112,7 @@ class LiveKitApp:
         if scope["type"] != "http":
             return
         endpoint, session_id = self._route(scope)
-        record = RecordedRequest(
-            api="livekit",
-            endpoint=endpoint,
-            method=scope["method"],
-            raw_path=bytes(scope.get("raw_path") or b"").decode("latin-1"),
-            query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
-            headers=request_headers(scope),
-            received_at=self._clock(),
-        )
+        record = record_request("livekit", endpoint, scope, self._clock())
         self._log.append(record)
         exchange = Exchange(
             scope, receive, send, record=record, log=self._log, stopping=self._stopping

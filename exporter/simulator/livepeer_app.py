@@ -20,7 +20,7 @@ from .asgi import (
     Stopping,
     decode_segment,
     path_segments,
-    request_headers,
+    record_request,
     status_phrase,
 )
 from .auth import check_livepeer_key
@@ -31,7 +31,7 @@ from .livepeer_filters import sort_sessions
 from .livepeer_query import QueryError, SessionQuery, next_link, parse_session_query
 from .livepeer_truth import LivepeerSessionTruth
 from .livepeer_world import LivepeerWorld
-from .requestlog import RecordedRequest, RequestLog
+from .requestlog import RequestLog
 
 __all__ = ["LivepeerApp"]
 
@@ -94,15 +94,7 @@ class LivepeerApp:
         if scope["type"] != "http":
             return
         endpoint, session_id = self._route(scope)
-        record = RecordedRequest(
-            api="livepeer",
-            endpoint=endpoint,
-            method=scope["method"],
-            raw_path=bytes(scope.get("raw_path") or b"").decode("latin-1"),
-            query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
-            headers=request_headers(scope),
-            received_at=self._clock(),
-        )
+        record = record_request("livepeer", endpoint, scope, self._clock())
         self._log.append(record)
         exchange = Exchange(
             scope, receive, send, record=record, log=self._log, stopping=self._stopping
