@@ -93,25 +93,33 @@ def render_chunk(families: Iterable[Metric]) -> Chunk:
 class _Joined:
     """The cached pieces of a set of chunks in one format, with their combined CRC and size."""
 
-    key: tuple[int, ...]
+    chunks: tuple[Chunk, ...]
+    """The chunks themselves, not their ids: holding them keeps an id from being reused by a
+    new chunk while this entry could still be mistaken for it."""
     raw: tuple[bytes, ...]
     deflated: tuple[bytes, ...]
     crc: int
     size: int
 
 
-def _join(key: tuple[int, ...], encoded: Sequence[Encoded]) -> _Joined:
+def _join(chunks: tuple[Chunk, ...], fmt: Format) -> _Joined:
+    encoded = [chunk.get(fmt) for chunk in chunks]
     # The first piece's CRC is reused; zlib continues it over the rest, once per new set.
     crc = encoded[0].crc if encoded else 0
     for piece in encoded[1:]:
         crc = zlib.crc32(piece.raw, crc)
     return _Joined(
-        key,
+        chunks,
         tuple(piece.raw for piece in encoded),
         tuple(piece.deflated for piece in encoded),
         crc,
         sum(len(piece.raw) for piece in encoded),
     )
+
+
+def _same(cached: tuple[Chunk, ...], fresh: tuple[Chunk, ...]) -> bool:
+    """Identity, not equality: comparing the bytes would cost what the cache saves."""
+    return len(cached) == len(fresh) and all(a is b for a, b in zip(cached, fresh, strict=True))
 
 
 class Exposition:
@@ -123,10 +131,10 @@ class Exposition:
 
     def body(self, fresh: Sequence[Published], fmt: Format, *, gzip: bool) -> tuple[bytes, ...]:
         """The response body as pieces to send in order (no copy of the cached bytes)."""
-        key = tuple(id(published.chunk) for published in fresh)
+        chunks = tuple(published.chunk for published in fresh)
         joined = self._joined.get(fmt)
-        if joined is None or joined.key != key:
-            joined = _join(key, [published.chunk.get(fmt) for published in fresh])
+        if joined is None or not _same(joined.chunks, chunks):
+            joined = _join(chunks, fmt)
             self._joined[fmt] = joined
         live = self._live(fmt)
         if not gzip:

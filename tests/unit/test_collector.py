@@ -163,3 +163,11 @@ def test_new_snapshot_replaces_cached_join() -> None:
     body = join(exposition.body([new], "text", gzip=False))
     assert b'fake_a{project="p_test"} 2.0' in body
     assert b'fake_a{project="p_test"} 1.0' not in body
+
+
+def test_cache_is_not_fooled_by_a_reused_object_id() -> None:
+    """A new snapshot is served even if its chunk lands where a freed one lived."""
+    exposition = Exposition(CollectorRegistry())
+    for value in range(50):  # freed chunks' addresses are reused quickly by CPython
+        body = join(exposition.body([publish(FakeSnapshot({"a": value}))], "text", gzip=False))
+        assert f'fake_a{{project="p_test"}} {float(value)}'.encode() in body
