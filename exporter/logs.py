@@ -38,7 +38,7 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Register a value minted at run time (a LiveKit token) for masking."""
+        """Register a secret learnt at run time (the credentials ``--demo`` generates)."""
         if len(secret) >= MIN_MASKED_LENGTH:
             self._secrets.add(secret)
 
