@@ -36,9 +36,17 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## tools: system tools the tests use (promtool from Debian's prometheus package)
+NODE_TOOLS := tools/node
+NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
+
+## tools: system tools the tests use (Prometheus and promtool, Node.js) and the npm schema tooling
 tools:
 	@scripts/ensure-system-tools
+	@$(MAKE) --no-print-directory $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
 
 clean:
-	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_TOOLS)/node_modules build .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
