@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed-run
 PYTHON ?= python3
 
-.PHONY: test lint fmt demo tools clean
+.PHONY: test lint fmt demo bench tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(RUN_STAMP)
 ## test: format check, lint, types, then unit, integration and end-to-end tests with coverage
 test: lint tools
 	$(VENV)/bin/pytest --cov --cov-report=term
+
+## bench: the speed and memory benchmarks of quality.md; rewrites bench/RESULTS.md
+bench: $(STAMP)
+	$(PY) -m bench
 
 ## lint: ruff format --check, ruff check, mypy --strict
 lint: $(STAMP)
