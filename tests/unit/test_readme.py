@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client import CollectorRegistry
 
 from exporter.flags import FLAGS
@@ -80,3 +81,20 @@ def test_data_metric_tables_match_the_rendered_families(prefix: str, goldens: li
                 rendered[family] = kind
     documented = {ticked(row[0])[0]: row[1] for row in table_rows(rf"`{prefix}\w+`")}
     assert documented == rendered
+
+
+def test_every_alert_has_its_runbook_and_table_row() -> None:
+    """Each alert's runbook_url anchor is a README heading, and the alert table lists it."""
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/livesession-exporter.rules.yml").read_text())
+    alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    headings = {
+        line.removeprefix("### Runbook: ").strip()
+        for line in README.splitlines()
+        if line.startswith("### Runbook: ")
+    }
+    assert headings == set(alerts)
+    for name, rule in alerts.items():
+        anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+        assert anchor == f"runbook-{name.lower()}"
+    listed = {ticked(row[0])[0] for row in table_rows(r"`(Livesession|LiveKit|Livepeer)\w+`")}
+    assert listed == set(alerts)
