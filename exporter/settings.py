@@ -17,6 +17,7 @@ import httpx
 from exporter.durations import parse_duration
 from exporter.errors import ConfigError
 from exporter.flags import FLAGS, Flag, Raw, lookup, tokenize
+from exporter.logs import MASK
 from exporter.serving import AddressError, parse_listen_address
 
 _T = TypeVar("_T")
@@ -120,6 +121,7 @@ class Settings:
     def from_sources(cls, argv: Sequence[str], env: Mapping[str, str]) -> Settings:
         """Parse ``argv`` and ``env``; raise ConfigError listing every problem."""
         given, problems = tokenize(argv)
+        found: list[str] = []  # secret values read, to keep them out of the problems
         demo = _parse_bool(lookup(_flag("demo"), given, env), problems, _flag("demo"))
         values = _Values(given, env, problems, demo=bool(demo))
         settings = cls(
@@ -131,7 +133,7 @@ class Settings:
             poll_timeout=values.get("poll.timeout", _positive_duration),
             stale_after=values.get("poll.stale-after", _positive_duration),
             livekit=LiveKitSettings(
-                credentials=_livekit_credentials(values, given, env, problems),
+                credentials=_livekit_credentials(values, given, env, problems, found),
                 url=values.get("livekit.url", _url),
                 poll_interval=values.get("livekit.poll-interval", _positive_duration),
                 token_ttl=values.get("livekit.token-ttl", _token_ttl),
@@ -143,7 +145,9 @@ class Settings:
                 max_sessions=values.get("livekit.max-sessions", int),
             ),
             livepeer=LivepeerSettings(
-                api_key=_secret(given, env, problems, "livepeer.api-key-file", "LIVEPEER_API_KEY"),
+                api_key=_secret(
+                    given, env, problems, "livepeer.api-key-file", "LIVEPEER_API_KEY", found
+                ),
                 url=values.get("livepeer.url", _url),
                 target_name=values.get("livepeer.target-name", _nonempty),
                 poll_interval=values.get("livepeer.poll-interval", _positive_duration),
@@ -168,8 +172,15 @@ class Settings:
                 "a Livepeer key (LIVEPEER_API_KEY), or run with --demo"
             )
         if problems:
-            raise ConfigError(problems)
+            # a secret pasted as another flag's value would otherwise be echoed back
+            raise ConfigError([_masked(problem, found) for problem in problems])
         return settings
+
+
+def _masked(problem: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        problem = problem.replace(secret, MASK)
+    return problem
 
 
 def _flag(name: str) -> Flag:
@@ -293,8 +304,12 @@ def _secret(
     problems: list[str],
     file_flag: str,
     value_env: str,
+    found: list[str],
 ) -> Secret | None:
-    """A secret from its file flag/env (read and stripped) or else from ``value_env``."""
+    """A secret from its file flag/env (read and stripped) or else from ``value_env``.
+
+    Every value read is added to ``found``, so problems can be masked even when the secret
+    itself is fine and only ends up unused."""
     flag = _flag(file_flag)
     raw = lookup(flag, given, env)
     if raw is not None:
@@ -302,22 +317,30 @@ def _secret(
             text = Path(raw.value).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            problems.append(f"{_where(flag, raw)}: cannot read {raw.value!r}: {reason}")
+            # the value is not echoed: a secret pasted where its path belongs is a common slip
+            problems.append(f"{_where(flag, raw)}: cannot read the file it names: {reason}")
             return None
         if not text:
-            problems.append(f"{_where(flag, raw)}: {raw.value!r} is empty")
+            problems.append(f"{_where(flag, raw)}: the file it names is empty")
             return None
+        found.append(text)
         return Secret(text)
     text = env.get(value_env, "").strip()
+    if text:
+        found.append(text)
     return Secret(text) if text else None
 
 
 def _livekit_credentials(
-    values: _Values, given: Mapping[str, str], env: Mapping[str, str], problems: list[str]
+    values: _Values,
+    given: Mapping[str, str],
+    env: Mapping[str, str],
+    problems: list[str],
+    found: list[str],
 ) -> LiveKitCredentials | None:
     """All three LiveKit credentials, none, or a problem naming the missing ones."""
     before = len(problems)
-    secret = _secret(given, env, problems, "livekit.api-secret-file", "LIVEKIT_API_SECRET")
+    secret = _secret(given, env, problems, "livekit.api-secret-file", "LIVEKIT_API_SECRET", found)
     project_id = values.optional("livekit.project-id")
     api_key = values.optional("livekit.api-key")
     parts = {

@@ -142,5 +142,5 @@ def decode_json(body: bytes, endpoint: Endpoint) -> object:
     """Parse a JSON body into plain Python values, or raise PayloadError."""
     try:
         return msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # JSON is UTF-8 (RFC 8259)
         raise PayloadError(f"{endpoint}: body is not valid JSON") from None

@@ -47,7 +47,10 @@ _RFC3339: Final = re.compile(
 the seconds, then an optional fraction of any length and ``Z`` or an offset."""
 
 _T = TypeVar("_T")
-_Count = Annotated[int, msgspec.Meta(ge=0)]
+_INT64_MAX: Final = 2**63 - 1
+_Count = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]
+"""A protobuf int64 count: JSON allows any integer, but one beyond 64 bits is not a LiveKit
+value, and one beyond a float's range could not even be exported."""
 _Egress = Annotated[int, msgspec.Meta(ge=0, le=2)]
 _Minutes = Annotated[float, msgspec.Meta(ge=0)]
 

@@ -124,7 +124,7 @@ def parse_page(body: bytes) -> ParsedPage:
         items = _ITEMS.decode(body)
     except msgspec.ValidationError:
         raise PayloadError(f"{_ENDPOINT}: expected a JSON array of sessions") from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # JSON is UTF-8 (RFC 8259)
         raise PayloadError(f"{_ENDPOINT}: body is not valid JSON") from None
     sessions: list[LivepeerSession] = []
     invalid = 0
@@ -140,7 +140,8 @@ def parse_page(body: bytes) -> ParsedPage:
 def _session(raw: msgspec.Raw) -> LivepeerSession | None:
     try:
         wire = _ITEM.decode(raw)
-    except msgspec.DecodeError:  # includes ValidationError: a wrong type, a missing id
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        # a wrong type, a missing id, or a field read that is not UTF-8 text
         return None
     if not wire.id:
         return None
@@ -172,7 +173,7 @@ def _stream_name(raw: msgspec.Raw) -> str:
     """The parent stream's ``name``; "" when the object is missing or odd (it is undocumented)."""
     try:
         parent = _PARENT.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return ""
     if parent is None or not isinstance(parent.name, str):
         return ""

@@ -234,7 +234,7 @@ def test_secret_flags_are_refused_without_echoing_the_value() -> None:
 
 
 def test_unreadable_or_empty_secret_files_are_problems(tmp_path: Path) -> None:
-    """A secret file that is missing, empty or not text names the file, not its content."""
+    """A secret file that is empty or not text is a problem naming the variable, not the path."""
     empty = tmp_path / "empty"
     empty.write_text("  \n")
     binary = tmp_path / "binary"
@@ -248,8 +248,25 @@ def test_unreadable_or_empty_secret_files_are_problems(tmp_path: Path) -> None:
             "LIVEPEER_API_KEY_FILE": str(binary),
         },
     )
-    assert any(str(empty) in p and "is empty" in p for p in found)
-    assert any(str(binary) in p and "not UTF-8" in p for p in found)
+    assert any("(from $LIVEKIT_API_SECRET_FILE): the file it names is empty" in p for p in found)
+    assert any("(from $LIVEPEER_API_KEY_FILE)" in p and "not UTF-8" in p for p in found)
+    assert not any(str(tmp_path) in p for p in found)
+
+
+def test_a_secret_pasted_where_its_file_belongs_is_not_echoed() -> None:
+    """Setting *_FILE to the secret itself (a common slip) reports the variable, not the value."""
+    key = "lp-key-pasted-into-the-file-variable-0123456789"
+    found = problems([], {"LIVEPEER_API_KEY_FILE": key})
+    assert any("(from $LIVEPEER_API_KEY_FILE): cannot read the file it names" in p for p in found)
+    assert not any(key in p for p in found)
+
+
+def test_a_secret_given_as_another_flags_value_is_masked() -> None:
+    """A secret that ends up in another flag's value is masked in that flag's problem."""
+    secret = "lk-secret-used-as-a-timeout-0123456789abcdef"
+    found = problems([f"--poll.timeout={secret}"], {**LIVEKIT, "LIVEKIT_API_SECRET": secret})
+    assert any(p.startswith("--poll.timeout") and "[REDACTED]" in p for p in found)
+    assert not any(secret in p for p in found)
 
 
 def test_missing_value_and_positional_arguments() -> None:

@@ -140,6 +140,21 @@ def test_invalid_session_names_the_problem(item: object, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "value", [2**63, 10**400, str(2**64)], ids=["2^63", "10^400", "2^64 string"]
+)
+def test_a_count_beyond_64_bits_is_an_invalid_record(value: object) -> None:
+    """int64 is LiveKit's widest count; a larger one (which a float could not even hold)
+    makes its record invalid instead of reaching the exposition."""
+    item = {"sessionId": "RM_1", "createdAt": "2027-01-15T07:00:00Z", "bandwidthIn": value}
+    with pytest.raises(InvalidRecord, match=r"at `\$\.bandwidthIn`"):
+        parse_session(item)
+    largest = parse_session({**item, "bandwidthIn": 2**63 - 1, "numParticipants": str(2**63 - 1)})
+    assert (largest.bandwidth_in, largest.num_participants) == (2**63 - 1, 2**63 - 1)
+    with pytest.raises(InvalidRecord, match=r"at `\$\.bandwidth`"):
+        parse_details({"bandwidth": 10**400})
+
+
+@pytest.mark.parametrize(
     ("body", "path"),
     [([], "$"), ("sessions", "$"), (None, "$"), ({"sessions": {"a": 1}}, "$.sessions")],
 )

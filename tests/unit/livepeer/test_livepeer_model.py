@@ -157,6 +157,18 @@ def test_wrong_top_level_is_a_payload_error(body: bytes, message: str) -> None:
     assert info.value.reason == "invalid_response"
 
 
+def test_a_field_that_is_not_utf8_costs_only_its_record() -> None:
+    """Invalid UTF-8 in a field read makes that record invalid (in parentStream, its name
+    unknown); it never escapes as a UnicodeDecodeError."""
+    body = (
+        b'[{"id": "bad\xff"}, {"id": "odd", "parentStream": {"name": "\xc3("}},'
+        b' {"id": "good", "parentStream": {"name": "ok"}}]'
+    )
+    page = parse_page(body)
+    assert page.invalid == 1
+    assert [(s.id, s.stream_name) for s in page.sessions] == [("odd", ""), ("good", "ok")]
+
+
 def test_empty_page_has_no_sessions() -> None:
     """``[]`` is a valid, empty page."""
     assert parse_page(b"[]").sessions == ()
