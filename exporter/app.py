@@ -136,18 +136,25 @@ async def run(
         return await _run(settings, stdout, specs)
     log = get_logger()
     log.info("demo_mode", note="polling the built-in simulator on loopback; no real API is used")
-    async with anyio.create_task_group() as tg:
-        endpoints: SimulatorEndpoints = await tg.start(run_simulator, demo_config())
-        if redactor is not None:
-            redactor.add(endpoints.livekit_api_secret)
-            redactor.add(endpoints.livepeer_api_key)
-        log.info(
-            "demo_simulator_started",
-            livekit_url=endpoints.livekit_url,
-            livepeer_url=endpoints.livepeer_url,
-        )
-        code = await _run(demo_settings(settings, endpoints), stdout, specs)
-        tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg:
+            endpoints: SimulatorEndpoints = await tg.start(run_simulator, demo_config())
+            if redactor is not None:
+                redactor.add(endpoints.livekit_api_secret)
+                redactor.add(endpoints.livepeer_api_key)
+            log.info(
+                "demo_simulator_started",
+                livekit_url=endpoints.livekit_url,
+                livepeer_url=endpoints.livepeer_url,
+            )
+            code = await _run(demo_settings(settings, endpoints), stdout, specs)
+            tg.cancel_scope.cancel()
+    except ExceptionGroup as group:
+        # the simulator's task group wraps what _run raised (a listen address in use, say);
+        # unwrap a lone error so the CLI reports it as it does without --demo
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     return code
 
 

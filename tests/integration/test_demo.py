@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,3 +67,32 @@ def test_demo_serves_both_sources_within_15_seconds() -> None:
         process.wait(10)
         if process.stderr is not None:
             process.stderr.close()
+
+
+def test_demo_with_the_listen_address_taken_exits_1_naming_it() -> None:
+    """A taken port fails --demo the same way as a normal start: one startup_failed line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "LIVEPEER_"))}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "exporter",
+                "--demo",
+                "--log.format=json",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    events = [json.loads(line)["event"] for line in result.stderr.splitlines()]
+    assert events[-1] == "startup_failed"
