@@ -141,7 +141,7 @@ class Poller:
             snapshot = await self._bounded(source, target.deadline)
             chunk = await anyio.to_thread.run_sync(self._render, snapshot)
         except SourceError as exc:
-            error, reason = exc, exc.reason
+            error, reason = _detached(exc), exc.reason
         except _DeadlineExceeded:
             error = SourceError(f"poll exceeded its {target.deadline:g}s deadline")
             error.reason = reason = "timeout"
@@ -190,6 +190,24 @@ class Poller:
             tg.cancel_scope.cancel()
         if not outcome:
             raise _DeadlineExceeded
-        if isinstance(outcome[0], Exception):
-            raise outcome[0]
-        return outcome[0]
+        result = outcome.pop()  # neither the list nor a local may keep an exception (_detached)
+        if isinstance(result, Exception):
+            try:
+                raise result
+            finally:
+                del result
+        return result
+
+
+def _detached(error: SourceError) -> SourceError:
+    """``error`` without its traceback and chained exceptions, which are never reported.
+
+    They reference every frame of the failed poll, the poller's own included (which holds
+    the error), so they form a reference cycle that keeps the poll's locals, a response body
+    of up to 32 MiB among them, alive until the next full garbage collection: an upstream
+    sending oversized or broken bodies would otherwise grow the process by a body per poll.
+    """
+    error.__traceback__ = None
+    error.__context__ = None
+    error.__cause__ = None
+    return error

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -188,6 +190,33 @@ async def test_typed_errors_map_to_reasons(error: Exception, reason: str) -> Non
         assert rig.up == 0
         (status,) = rig.store.statuses()
         assert (status.attempted, status.up, status.last_error) == (True, False, reason)
+
+
+class _Body:
+    """Stands in for a response body that a failing poll held in a local variable."""
+
+
+async def test_a_failed_poll_releases_its_frames_without_waiting_for_the_gc() -> None:
+    """A failed poll's locals are freed at once: its error keeps no traceback or chained
+    exception, which would tie them (a body of up to 32 MiB each) into a reference cycle
+    through the poller until a full garbage collection."""
+    held: list[weakref.ref[_Body]] = []
+
+    async def fails() -> FakeSnapshot:
+        body = _Body()
+        held.append(weakref.ref(body))
+        try:
+            raise ValueError("not JSON")
+        except ValueError:
+            raise PayloadError("bad body") from None
+
+    gc.disable()
+    try:
+        async with running([fails]) as rig:
+            assert rig.errors("invalid_response") == 1
+            assert held[0]() is None
+    finally:
+        gc.enable()
 
 
 async def test_last_good_data_is_served_until_stale() -> None:
