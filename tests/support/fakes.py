@@ -37,9 +37,14 @@ class FakeClock:
         if seconds <= 0:
             await anyio.lowlevel.checkpoint()
             return
-        event = anyio.Event()
-        self._sleepers.append((self._mono + seconds, event))
-        await event.wait()
+        sleeper = (self._mono + seconds, anyio.Event())
+        self._sleepers.append(sleeper)
+        try:
+            await sleeper[1].wait()
+        finally:
+            # a cancelled sleep (a poll's deadline, once the poll is done) is no longer pending
+            if sleeper in self._sleepers:
+                self._sleepers.remove(sleeper)
 
     @property
     def sleepers(self) -> list[float]:

@@ -7,6 +7,7 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import pytest
@@ -28,7 +29,7 @@ LABELS = {"source": "fake_source", "target": "t1"}
 class Rig:
     clock: FakeClock
     source: FakeSource
-    store: Store
+    store: CountingStore
     registry: CollectorRegistry
     poller: Poller
 
@@ -43,6 +44,23 @@ class Rig:
         return self.value("livesession_exporter_source_poll_errors_total", reason=reason)
 
 
+class CountingStore(Store):
+    """A store that counts the polls recorded in it, success or failure.
+
+    The poller records a poll and registers its next sleep with no checkpoint in between, so
+    ``recorded == n`` seen from another task means poll n is over and the loop is asleep."""
+
+    recorded = 0
+
+    def publish(self, *args: Any, **kwargs: Any) -> None:
+        super().publish(*args, **kwargs)
+        self.recorded += 1
+
+    def fail(self, *args: Any, **kwargs: Any) -> None:
+        super().fail(*args, **kwargs)
+        self.recorded += 1
+
+
 @asynccontextmanager
 async def running(
     script: Sequence[Step], *, interval: float = 30.0, deadline: float = 20.0, rand: float = 0.0
@@ -52,23 +70,26 @@ async def running(
     source = FakeSource(script, interval=interval)
     registry = CollectorRegistry()
     telemetry = SelfMetrics(registry).target(source.kind, source.target)
-    store = Store(stale_after=300.0)
+    store = CountingStore(stale_after=300.0)
     poller = Poller(
         [Target(source, telemetry, deadline)], store, clock, get_logger(), rand=lambda: rand
     )
     async with anyio.create_task_group() as tg:
         tg.start_soon(poller.run)
         rig = Rig(clock, source, store, registry, poller)
-        await eventually(lambda: source.polls == 1 and bool(clock.sleepers), message="first poll")
+        if script[0] is hang:  # the first poll never ends: wait for it to be under way
+            await eventually(lambda: bool(clock.sleepers), message="first poll under way")
+        else:
+            await settle(rig, 1)
         yield rig
         tg.cancel_scope.cancel()
 
 
 async def settle(rig: Rig, polls: int) -> None:
-    """Wait until the loop has made ``polls`` polls and gone back to sleep."""
+    """Wait until the loop has recorded ``polls`` polls and gone back to sleep."""
     await eventually(
-        lambda: rig.source.polls == polls and bool(rig.clock.sleepers),
-        message=f"{polls} polls",
+        lambda: rig.source.polls == polls and rig.store.recorded == polls,
+        message=f"{polls} polls recorded",
     )
 
 
