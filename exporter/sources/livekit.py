@@ -146,8 +146,11 @@ class LiveKitSource:
             for session_id in planned:
                 tg.start_soon(refresh, session_id)
         if errors:
-            # a 429 first, so its Retry-After reaches the poller
-            raise min(errors, key=lambda exc: not isinstance(exc, RateLimitedError))
+            # a 429 first, so its Retry-After reaches the poller; the others are dropped now,
+            # since their tracebacks would keep this poll's frames alive until a full GC
+            first = min(errors, key=lambda exc: not isinstance(exc, RateLimitedError))
+            errors.clear()
+            raise first
 
     async def _refresh_one(self, session_id: str) -> None:
         url = f"{self._sessions_url}/{path_segment(session_id)}"
