@@ -22,7 +22,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import anyio
@@ -35,6 +35,7 @@ from exporter.collector import CONTENT_TYPES
 from exporter.logs import Redactor, configure_logging
 from exporter.serving import Receive, Scope, Send, bind, bound_url, serve
 from exporter.settings import Settings
+from exporter.sources.base import Snapshot
 
 __all__ = ["ConstantApp", "Rerender", "main"]
 
@@ -67,24 +68,26 @@ class ConstantApp:
 
 
 class Rerender(Collector):
-    """On every collect: the families of each fresh snapshot, then the live registry."""
+    """On every collect: the families of each snapshot, then the live registry."""
 
-    def __init__(self, exporter: Exporter) -> None:
+    def __init__(self, exporter: Exporter, snapshots: Sequence[Snapshot]) -> None:
         self._exporter = exporter
+        self._snapshots = snapshots
 
     def collect(self) -> Iterable[Metric]:
-        exporter = self._exporter
-        for published in exporter.store.fresh(exporter.clock.monotonic()):
-            yield from published.snapshot.families()
-        yield from exporter.registry.collect()
+        for snapshot in self._snapshots:
+            yield from snapshot.families()
+        yield from self._exporter.registry.collect()
 
 
 async def _serve(settings: Settings, text: bytes, gzipped: bytes) -> None:
     async with build_exporter(settings) as exporter:
         if not await exporter.poller.poll_all_once():
             raise SystemExit("baseline_server: a poll of the simulator failed")
+        # the store keeps only renderings, so poll once more for the snapshots themselves
+        snapshots = [await target.source.poll() for target in exporter.poller.targets]
         registry = CollectorRegistry()
-        registry.register(Rerender(exporter))
+        registry.register(Rerender(exporter, snapshots))
         constant_sock = bind("127.0.0.1:0")
         client_sock = bind("127.0.0.1:0")
         async with anyio.create_task_group() as tg:

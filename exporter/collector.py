@@ -135,6 +135,9 @@ class Exposition:
         joined = self._joined.get(fmt)
         if joined is None or not _same(joined.chunks, chunks):
             joined = _join(chunks, fmt)
+            # an entry of another format built from older chunks would pin them (tens of MB
+            # with thousands of sessions) until that format is scraped again, maybe never
+            self._joined = {f: j for f, j in self._joined.items() if _same(j.chunks, chunks)}
             self._joined[fmt] = joined
         live = self._live(fmt)
         if not gzip:

@@ -82,6 +82,9 @@ class Poller:
         self._log = log
         self._rand = rand
         self._render = render or (lambda snapshot: render_chunk(snapshot.families()))
+        # one render at a time: targets polled together would otherwise hold their rendering
+        # buffers at once, and the threads share one core's worth of GIL anyway
+        self._rendering = anyio.CapacityLimiter(1)
         self._running = 0
         for target in self._targets:
             store.register(target.source.kind, target.source.target)
@@ -139,7 +142,7 @@ class Poller:
         reason: Reason
         try:
             snapshot = await self._bounded(source, target.deadline)
-            chunk = await anyio.to_thread.run_sync(self._render, snapshot)
+            chunk = await anyio.to_thread.run_sync(self._render, snapshot, limiter=self._rendering)
         except SourceError as exc:
             error, reason = _detached(exc), exc.reason
         except _DeadlineExceeded:
@@ -151,7 +154,7 @@ class Poller:
         duration = self._clock.monotonic() - started
         if error is None:
             wall = self._clock.time()
-            published = Published(snapshot, chunk, self._clock.monotonic())
+            published = Published(chunk, self._clock.monotonic(), snapshot.sessions)
             self._store.publish(source.kind, source.target, published, wall=wall)
             telemetry.poll_succeeded(duration=duration, finished=wall, omitted=snapshot.omitted)
             log.info(

@@ -15,18 +15,22 @@ from exporter.errors import Reason
 
 if TYPE_CHECKING:
     from exporter.collector import Chunk
-    from exporter.sources.base import Snapshot
 
 __all__ = ["Published", "Store", "TargetStatus"]
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A target's last good snapshot, its rendering, and when (monotonic) its poll ended."""
+    """A target's last good snapshot, rendered, and when (monotonic) its poll ended.
 
-    snapshot: Snapshot
+    Only the rendering is kept, not the snapshot: the parsed sessions would otherwise stay in
+    memory beside their rendering (tens of MB with thousands of sessions) for nothing.
+    """
+
     chunk: Chunk
     at: float
+    sessions: int
+    """Sessions in the snapshot, for the landing page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,7 @@ class Store:
             up=True,
             last_success=wall,
             last_error=None,
-            sessions=published.snapshot.sessions,
+            sessions=published.sessions,
         )
 
     def fail(self, source: str, target: str, reason: Reason) -> None:

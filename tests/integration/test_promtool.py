@@ -11,7 +11,6 @@ from exporter.app import add_standard_collectors
 from exporter.collector import Exposition, render_chunk
 from exporter.store import Published
 from exporter.telemetry import SelfMetrics
-from tests.support.fakes import FakeSnapshot
 
 HOSTILE = ['quote "', "back\\slash", "new\nline", "unicode ✓ 日本 🎥", "x" * 1024, ""]
 
@@ -36,7 +35,7 @@ def exposition() -> bytes:
     target = metrics.target("livepeer_studio", "default")
     target.request("list_sessions", "200", 0.1)
     target.poll_succeeded(duration=0.2, finished=1.8e9, omitted=0)
-    published = Published(FakeSnapshot({}), render_chunk([gauge, counter]), 0.0)
+    published = Published(render_chunk([gauge, counter]), 0.0, sessions=0)
     return b"".join(Exposition(registry).body([published], "text", gzip=False))
 
 

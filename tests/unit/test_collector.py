@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import sys
 import zlib
 from collections.abc import Callable, Iterable
 
@@ -42,7 +43,7 @@ def families() -> Iterable[Metric]:
 
 
 def publish(snapshot: FakeSnapshot) -> Published:
-    return Published(snapshot, render_chunk(snapshot.families()), at=0.0)
+    return Published(render_chunk(snapshot.families()), at=0.0, sessions=snapshot.sessions)
 
 
 def join(pieces: tuple[bytes, ...]) -> bytes:
@@ -103,7 +104,7 @@ def test_whole_exposition_parses_in_both_formats() -> None:
     registry = CollectorRegistry()
     SelfMetrics(registry).target("livekit_cloud", "p_abc").poll_started()
     fresh = [
-        Published(FakeSnapshot({}), render_chunk(families()), 0.0),
+        Published(render_chunk(families()), 0.0, sessions=0),
         publish(FakeSnapshot({"b": 2})),
     ]
     exposition = Exposition(registry)
@@ -121,7 +122,7 @@ def test_gzip_body_is_one_valid_member() -> None:
     SelfMetrics(registry).target("livepeer_studio", "default")
     fresh = [
         publish(FakeSnapshot({"a": 1})),
-        Published(FakeSnapshot({}), render_chunk(families()), 0.0),
+        Published(render_chunk(families()), 0.0, sessions=0),
     ]
     exposition = Exposition(registry)
     for fmt in ("text", "openmetrics"):
@@ -163,6 +164,18 @@ def test_new_snapshot_replaces_cached_join() -> None:
     body = join(exposition.body([new], "text", gzip=False))
     assert b'fake_a{project="p_test"} 2.0' in body
     assert b'fake_a{project="p_test"} 1.0' not in body
+
+
+def test_new_data_releases_what_other_formats_cached() -> None:
+    """A format scraped once does not pin its chunks after new data is scraped in another."""
+    exposition = Exposition(CollectorRegistry())
+    old, new = publish(FakeSnapshot({"a": 1})), publish(FakeSnapshot({"a": 2}))
+    exposition.body([old], "text", gzip=False)
+    exposition.body([old], "openmetrics", gzip=False)
+    pinned = sys.getrefcount(old.chunk)
+    exposition.body([new], "openmetrics", gzip=False)
+    released = pinned - sys.getrefcount(old.chunk)  # outside assert: its rewriting holds refs
+    assert released == 2  # neither format's entry holds it now
 
 
 def test_cache_is_not_fooled_by_a_reused_object_id() -> None:
