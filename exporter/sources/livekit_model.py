@@ -1,9 +1,12 @@
 """LiveKit Analytics payloads → immutable typed records, tolerant of every encoding variant.
 
 Bodies arrive as plain JSON values (``decode_json``); each list item, and each participant
-of a details body, is then converted on its own with msgspec, so one bad record costs only
-itself (:class:`InvalidRecord`, skipped and counted by the caller) while a body of the wrong
-overall shape is a :class:`~exporter.errors.PayloadError`. Accepted, as ``upstream-apis.md`` lists:
+of a details body, is converted on its own with msgspec, so one bad record costs only itself
+(:class:`InvalidRecord`, skipped and counted by the caller) while a body of the wrong overall
+shape is a :class:`~exporter.errors.PayloadError`. A list page whose items are all valid and
+whose keys need no renaming (the usual case) is converted in one msgspec call instead, which
+gives the same records for a fraction of the CPU; any other page is read item by item.
+Accepted, as ``upstream-apis.md`` lists:
 camelCase or snake_case keys (camelCase wins when both are present), 64-bit ints as JSON
 numbers or numeric strings, zero/false/empty fields omitted (or null), RFC 3339 timestamps with
 ``Z`` or an offset and 0-9 fractional digits (parsed exactly, to integer nanoseconds), and any
@@ -15,8 +18,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Final, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+from typing import Annotated, Final, TypeVar, cast
 
 import msgspec
 
@@ -45,6 +49,16 @@ _RFC3339: Final = re.compile(
 )
 """RFC 3339 ``date-time`` (and the space separator RFC 3339 allows); fixed positions up to
 the seconds, then an optional fraction of any length and ``Z`` or an offset."""
+_UTC_FORM: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
+).fullmatch
+"""The form LiveKit sends: UTC with ``T`` and ``Z`` and 0-9 fraction digits. A subset of
+:data:`_RFC3339` that ``datetime.fromisoformat`` (lax about everything else) reads exactly."""
+_UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_MICROS_END: Final = len("2027-01-15T08:00:00.123456")
+_NS_PER_DIGIT: Final = (0, 100, 10, 1)
+"""Nanoseconds per unit of the 7th to 9th fraction digits, by how many of them there are."""
 
 _T = TypeVar("_T")
 _INT64_MAX: Final = 2**63 - 1
@@ -59,9 +73,13 @@ class InvalidRecord(ValueError):
     """One upstream record of the wrong shape; the rest of its page is still good."""
 
 
-@dataclass(frozen=True, slots=True)
-class ListedSession:
-    """One session of the list endpoint; timestamps in integer nanoseconds since the epoch."""
+class ListedSession(msgspec.Struct, frozen=True, gc=False):
+    """One session of the list endpoint; timestamps in integer nanoseconds since the epoch.
+
+    A frozen msgspec struct rather than a frozen dataclass: built ten thousand times a poll,
+    it is created several times faster, and (holding only scalars, so never in a cycle) it
+    need not be tracked by the garbage collector.
+    """
 
     session_id: str
     room_name: str
@@ -90,9 +108,9 @@ class ListPage:
     first_error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Publishers:
-    """Connected participants publishing each track source."""
+class Publishers(msgspec.Struct, frozen=True, gc=False):
+    """Connected participants publishing each track source (a struct, as ``ListedSession``:
+    a snapshot adds up one per active session)."""
 
     camera: int = 0
     microphone: int = 0
@@ -100,7 +118,12 @@ class Publishers:
     screen_share_audio: int = 0
 
     def __add__(self, other: Publishers) -> Publishers:
-        return Publishers(*(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+        return Publishers(
+            self.camera + other.camera,
+            self.microphone + other.microphone,
+            self.screen_share + other.screen_share,
+            self.screen_share_audio + other.screen_share_audio,
+        )
 
     def counts(self) -> tuple[int, int, int, int]:
         """Counts in :data:`TRACK_SOURCES` order."""
@@ -116,7 +139,7 @@ class SessionDetails:
     connection_minutes: float | None
 
 
-class _RawSession(msgspec.Struct, rename="camel"):
+class _RawSession(msgspec.Struct, rename="camel", gc=False):
     session_id: str | None = None
     room_name: str | None = None
     created_at: str | None = None
@@ -157,11 +180,12 @@ def parse_sessions(body: object) -> ListPage:
         return ListPage((), 0, 0)
     if not isinstance(items, list):
         raise PayloadError("list_sessions: sessions is not an array", path="$.sessions")
+    raws = _convert_page(items)
     sessions: list[ListedSession] = []
     errors: list[str] = []
     for index, item in enumerate(items):
         try:
-            sessions.append(parse_session(item))
+            sessions.append(_listed(_convert(item, _RawSession) if raws is None else raws[index]))
         except InvalidRecord as exc:
             errors.append(f"$.sessions[{index}]: {exc}")
     return ListPage(tuple(sessions), len(items), len(errors), errors[0] if errors else None)
@@ -169,7 +193,28 @@ def parse_sessions(body: object) -> ListPage:
 
 def parse_session(item: object) -> ListedSession:
     """One list item; raises InvalidRecord naming what is wrong (never echoing values)."""
-    raw = _convert(item, _RawSession)
+    return _listed(_convert(item, _RawSession))
+
+
+def _convert_page(items: list[object]) -> list[_RawSession] | None:
+    """Every item converted in one msgspec call, or None where that could differ from
+    converting them one by one: an item that is not an object or not valid (the caller then
+    names it), or a key that may need renaming (any key with an underscore)."""
+    if not all(isinstance(item, dict) for item in items):
+        return None
+    try:
+        keys = "".join(chain.from_iterable(cast(list[dict[str, object]], items)))
+    except TypeError:  # a key that is not a string: not from JSON, but take the careful path
+        return None
+    if "_" in keys:
+        return None
+    try:
+        return msgspec.convert(items, list[_RawSession], strict=False)
+    except msgspec.ValidationError:
+        return None
+
+
+def _listed(raw: _RawSession) -> ListedSession:
     if not raw.session_id:
         raise InvalidRecord("missing sessionId")
     created = _timestamp(raw.created_at, "createdAt")
@@ -231,6 +276,21 @@ def parse_timestamp_ns(text: str) -> int:
     Fractions beyond nanoseconds are truncated; a leap second (``:60``) is taken as the next
     second's start, as the Unix clock does. Raises ValueError if ``text`` is not RFC 3339.
     """
+    if _UTC_FORM(text) is not None:  # LiveKit's own form: read in C, twice as fast as below
+        try:
+            micros = (datetime.fromisoformat(text) - _UNIX_EPOCH) // _MICROSECOND
+        except ValueError:  # a leap second, or a day that does not exist: as below
+            pass
+        else:
+            # fromisoformat reads (and truncates to) 6 fraction digits; add the 7th to 9th
+            extra = len(text) - _MICROS_END - 1
+            sub_micro = int(text[_MICROS_END:-1]) * _NS_PER_DIGIT[extra] if extra > 0 else 0
+            return micros * 1000 + sub_micro
+    return _parse_rfc3339_ns(text)
+
+
+def _parse_rfc3339_ns(text: str) -> int:
+    """Any RFC 3339 date-time, exactly (:func:`parse_timestamp_ns` without its fast path)."""
     match = _RFC3339.fullmatch(text)
     if match is None:
         raise ValueError("not an RFC 3339 timestamp")

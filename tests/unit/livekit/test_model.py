@@ -16,6 +16,7 @@ from exporter.sources.livekit_model import (
     ListedSession,
     Publishers,
     SessionDetails,
+    _parse_rfc3339_ns,
     parse_details,
     parse_session,
     parse_sessions,
@@ -118,6 +119,46 @@ def test_malformed_records_are_skipped_one_by_one() -> None:
     assert page.first_error == (
         "$.sessions[1]: Expected `int | null`, got `str` - at `$.numActiveParticipants`"
     )
+
+
+def _item(session_id: str, **fields: object) -> dict[str, object]:
+    return {"sessionId": session_id, "createdAt": "2027-01-15T07:00:00.5Z", **fields}
+
+
+def test_a_bad_record_changes_nothing_but_itself() -> None:
+    """A page converted in one call (all valid, all camelCase) and the same page with a bad
+    record added (read item by item) give the same good sessions."""
+    items = [
+        _item("RM_a", bandwidthIn="12", lastActive="2027-01-15T07:00:01.123456789Z"),
+        _item("RM_b", endedAt="2027-01-15T08:00:00Z", egress=2, numParticipants=3),
+    ]
+    clean = parse_sessions({"sessions": items})
+    assert clean.sessions == tuple(parse_session(item) for item in items)
+    mixed = parse_sessions({"sessions": [items[0], _item("RM_bad", egress="x"), items[1]]})
+    assert mixed.sessions == clean.sessions
+    assert (mixed.size, mixed.invalid) == (3, 1)
+    assert mixed.first_error is not None
+    assert mixed.first_error.startswith("$.sessions[1]: ")
+
+
+def test_a_page_with_snake_case_keys_is_read_item_by_item() -> None:
+    """One snake_case item in a page is renamed like the rest would be, camelCase winning."""
+    items = [_item("RM_a", bandwidthIn=1), {**_item("RM_b"), "bandwidth_in": 2, "egress": 1}]
+    twin = {**_item("RM_c", bandwidthIn=3), "bandwidth_in": "not a number"}
+    page = parse_sessions({"sessions": [*items, twin]})
+    assert [(s.session_id, s.bandwidth_in) for s in page.sessions] == [
+        ("RM_a", 1),
+        ("RM_b", 2),
+        ("RM_c", 3),
+    ]
+    assert page.invalid == 0
+
+
+def test_a_key_that_is_not_text_costs_only_its_record() -> None:
+    """A key that is not a string (which JSON cannot even carry) makes its record invalid."""
+    page = parse_sessions({"sessions": [_item("RM_a"), {**_item("RM_b"), 1: "one"}]})
+    assert [s.session_id for s in page.sessions] == ["RM_a"]
+    assert page.first_error == "$.sessions[1]: Expected `str` - at `key` in `$`"
 
 
 @pytest.mark.parametrize(
@@ -277,6 +318,34 @@ def test_timestamps_round_trip(when: datetime, extra_ns: int, digits: int) -> No
     text = stamp + (f".{fraction}" if digits else "") + "Z"
     whole = int((when.replace(microsecond=0) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
     assert parse_timestamp_ns(text) == whole * NS + int(fraction.ljust(9, "0"))
+
+
+_STAMP_CHARS = "0123456789-:.TtZz +"
+
+
+@given(
+    st.datetimes(),
+    st.text(alphabet="0123456789", max_size=11),
+    st.sampled_from(["Z", "z", "+01:30", ""]),
+    st.text(alphabet=_STAMP_CHARS, max_size=2),
+    st.integers(0, 32),
+)
+def test_the_fast_timestamp_path_agrees_with_the_exact_parser(
+    when: datetime, fraction: str, zone: str, junk: str, where: int
+) -> None:
+    """Timestamps in LiveKit's own form (read by fromisoformat) and near misses give the
+    same nanoseconds, or the same error, as the exact RFC 3339 parser."""
+    stamp = f"{when.year:04d}-{when:%m-%dT%H:%M:%S}" + (f".{fraction}" if fraction else "")
+    for text in (stamp + zone, (stamp + zone)[:where] + junk + (stamp + zone)[where:]):
+        try:
+            expected: int | str = _parse_rfc3339_ns(text)
+        except ValueError as exc:
+            expected = str(exc)
+        try:
+            got: int | str = parse_timestamp_ns(text)
+        except ValueError as exc:
+            got = str(exc)
+        assert got == expected
 
 
 _json = st.recursive(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from exporter.logs import get_logger
@@ -81,7 +82,7 @@ def session(sid: str = "s1", **overrides: Any) -> LivepeerSession:
         record=False,
         recording_status=None,
     )
-    return replace(base, **overrides)
+    return msgspec.structs.replace(base, **overrides)
 
 
 def wire(sid: str, *, last_seen_ago: float = 10.0, **fields: Any) -> JSONObject:

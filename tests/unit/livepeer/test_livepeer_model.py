@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from exporter.errors import PayloadError
 from exporter.sources.livepeer_model import LivepeerSession, parse_page
-from tests.unit.livepeer.helpers import PROJECT, fixture_bytes
+from tests.unit.livepeer.helpers import PROJECT, fixture_bytes, wire
 
 
 def by_id(name: str) -> dict[str, LivepeerSession]:
@@ -78,7 +78,7 @@ def test_parent_stream_yields_only_its_name() -> None:
         assert "FIXTURE-STREAM-KEY" in fixture_bytes(name).decode()
         assert "STREAM-KEY" not in repr(page)
         assert "PULL-TOKEN" not in repr(page)
-    fields = {f.name for f in dataclasses.fields(LivepeerSession)}
+    fields = {f.name for f in msgspec.structs.fields(LivepeerSession)}
     assert not {"parent_stream", "parentStream", "stream_key"} & fields
 
 
@@ -137,6 +137,36 @@ def test_malformed_records_are_skipped_and_counted() -> None:
     assert good.recording_status == "waiting"  # an unknown status, as Studio would report it
 
 
+GOOD_ITEMS = [wire("a", issues=["x", "y"]), wire("b", recordingStatus="ready", record=True)]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b'{"id": 5}', b'{"lastSeen": 1}', b'{"id": ""}', b'"session"', b'{"id": "\xff"}'],
+    ids=["wrong type", "no id", "empty id", "not an object", "not UTF-8"],
+)
+def test_a_bad_record_changes_nothing_but_itself(bad: bytes) -> None:
+    """A page decoded in one call, and the same page with a bad record added (which most
+    bad records send item by item), give the same good sessions; the bad one is counted."""
+    first, second = (json.dumps(item).encode() for item in GOOD_ITEMS)
+    clean = parse_page(b"[" + first + b"," + second + b"]")
+    assert (len(clean.sessions), clean.invalid) == (2, 0)
+    assert [s.stream_name for s in clean.sessions] == ["name-a", "name-b"]
+    mixed = parse_page(b"[" + first + b"," + bad + b"," + second + b"]")
+    assert (mixed.sessions, mixed.invalid) == (clean.sessions, 1)
+
+
+def test_an_odd_parent_stream_costs_only_the_stream_name() -> None:
+    """A parentStream that is not an object sends the page item by item, where its record
+    is kept without a stream name and the other records are as before."""
+    clean = parse_page(json.dumps(GOOD_ITEMS).encode())
+    odd = wire("odd", parentStream=["not", "an", "object"])
+    mixed = parse_page(json.dumps([GOOD_ITEMS[0], odd, GOOD_ITEMS[1]]).encode())
+    assert mixed.invalid == 0
+    assert (mixed.sessions[0], mixed.sessions[2]) == clean.sessions
+    assert (mixed.sessions[1].id, mixed.sessions[1].stream_name) == ("odd", "")
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -167,6 +197,25 @@ def test_a_field_that_is_not_utf8_costs_only_its_record() -> None:
     page = parse_page(body)
     assert page.invalid == 1
     assert [(s.id, s.stream_name) for s in page.sessions] == [("odd", ""), ("good", "ok")]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "sourceBytes",
+        "transcodedBytes",
+        "sourceSegments",
+        "transcodedSegments",
+        "sourceSegmentsDuration",
+        "transcodedSegmentsDuration",
+    ],
+)
+def test_a_negative_running_total_costs_only_its_record(field: str) -> None:
+    """A negative cumulative field would be a negative counter, which OpenMetrics rejects
+    for the whole exposition: that record is invalid, the others are kept."""
+    page = parse_page(json.dumps([wire("bad", **{field: -1}), *GOOD_ITEMS]).encode())
+    assert page.invalid == 1
+    assert page.sessions == parse_page(json.dumps(GOOD_ITEMS).encode()).sessions
 
 
 def test_empty_page_has_no_sessions() -> None:
