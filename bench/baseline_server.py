@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from exporter.app import Exporter, build_exporter
+from exporter.app import Exporter, add_standard_collectors, build_exporter
 from exporter.collector import CONTENT_TYPES
 from exporter.logs import Redactor, configure_logging
 from exporter.serving import Receive, Scope, Send, bind, bound_url, serve
@@ -87,6 +87,7 @@ async def _serve(settings: Settings, text: bytes, gzipped: bytes) -> None:
         # the store keeps only renderings, so poll once more for the snapshots themselves
         snapshots = [await target.source.poll() for target in exporter.poller.targets]
         registry = CollectorRegistry()
+        add_standard_collectors(registry)  # the exporter keeps these apart from its registry
         registry.register(Rerender(exporter, snapshots))
         constant_sock = bind("127.0.0.1:0")
         client_sock = bind("127.0.0.1:0")

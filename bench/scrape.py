@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Final
 
 import httpx
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+from prometheus_client import CollectorRegistry
 
 from bench.results import Result, fmt_ms, median, percentile
 from bench.worlds import LOADED_ARGS, SESSIONS, count_sessions, loaded_config
 from exporter.app import add_standard_collectors
+from exporter.collector import Exposition, Format
 from exporter.telemetry import SelfMetrics
 from tests.support.processes import (
     ROOT,
@@ -223,10 +223,11 @@ def _judge(plan: _Plan, timings: Mapping[str, list[float]], size: int) -> list[R
 
 
 def live_part() -> Result:
-    """What rendering the live part costs on each scrape: the self-metrics of two targets
-    after a poll each, and prometheus-client's process, platform and GC collectors."""
-    registry = CollectorRegistry()
-    add_standard_collectors(registry)
+    """What the live part costs on each scrape between polls, wired as the exporter wires it:
+    the self-metrics of two targets after a poll each (their rendering reused until they
+    change) and prometheus-client's process, platform and GC collectors (rendered each time)."""
+    registry, standard = CollectorRegistry(), CollectorRegistry()
+    add_standard_collectors(standard)
     metrics = SelfMetrics(registry)
     for source, target in (("livekit_cloud", "p_benchmark"), ("livepeer_studio", "default")):
         telemetry = metrics.target(source, target)
@@ -234,18 +235,20 @@ def live_part() -> Result:
             for seconds in (0.02, 0.06, 0.3):
                 telemetry.request(endpoint, "200", seconds)
         telemetry.poll_succeeded(duration=1.0, finished=time.time(), omitted=0)
+    exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
     cost = {}
-    for name, render in (("text", generate_latest), ("OpenMetrics", generate_openmetrics)):
-        render(registry)
+    fmt: Format
+    for name, fmt in (("text", "text"), ("OpenMetrics", "openmetrics")):
+        exposition.body([], fmt, gzip=False)
         runs = []
         for _ in range(LIVE_RUNS):
             start = time.perf_counter()
-            size = len(render(registry))
+            size = sum(len(piece) for piece in exposition.body([], fmt, gzip=False))
             runs.append(time.perf_counter() - start)
         cost[name] = f"{fmt_ms(median(runs))} ({size / 1000:.0f} kB)"
     return Result(
         GROUP,
-        "Live part rendered on every scrape (self-metrics, process and GC collectors)",
+        "Live part of a scrape between polls (self-metrics reused, process and GC collectors)",
         "no target",
         f"text {cost['text']}, OpenMetrics {cost['OpenMetrics']}: median of {LIVE_RUNS}",
         None,

@@ -71,9 +71,12 @@ async def build_exporter(
     Tests pass a fake clock, fake source specs, a fresh registry and a fake transport.
     """
     clock = clock or SystemClock()
+    standard: CollectorRegistry | None = None
     if registry is None:
         registry = CollectorRegistry()
-        add_standard_collectors(registry)
+        # apart from the self-metrics, whose rendering is reused until they change
+        standard = CollectorRegistry()
+        add_standard_collectors(standard)
     metrics = SelfMetrics(registry)
     store = Store(settings.stale_after)
     log = get_logger()
@@ -102,7 +105,7 @@ async def build_exporter(
             deadline = max(source.interval, settings.poll_timeout)
             targets.append(Target(source, telemetry, deadline))
         poller = Poller(targets, store, clock, log)
-        exposition = Exposition(registry)
+        exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
         app = App(
             store=store,
             exposition=exposition,

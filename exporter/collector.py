@@ -2,8 +2,8 @@
 
 A poll's families are encoded once (text 0.0.4 and OpenMetrics 1.0) by prometheus-client's own
 encoders, off the event loop, and also deflated. A scrape then joins the cached pieces of the
-fresh targets with the small live part (self-metrics, process and Python collectors) rendered
-on the spot. For gzip, each cached piece is a raw deflate stream ended by a full flush (byte
+fresh targets with the small live part: process and Python collectors rendered on the spot,
+and the self-metrics, whose rendering is reused until they change. For gzip, each cached piece is a raw deflate stream ended by a full flush (byte
 aligned, no back-references beyond itself), so the pieces plus the live part's final block form
 one valid deflate stream; the CRC-32 of the whole is carried forward, not recomputed. A scrape's
 cost therefore does not grow with upstream data beyond handing cached bytes to the server.
@@ -123,10 +123,25 @@ def _same(cached: tuple[Chunk, ...], fresh: tuple[Chunk, ...]) -> bool:
 
 
 class Exposition:
-    """Builds scrape responses from the fresh published chunks and the live registry."""
+    """Builds scrape responses from the fresh published chunks and the live registries.
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    ``registry`` holds the self-metrics: given ``changes`` (a count that moves with every
+    update of them), its rendering is reused until the count moves, since between polls
+    scrapes would re-render the same values. ``standard`` (process and Python collectors,
+    whose values move by themselves) is rendered on every scrape.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        standard: CollectorRegistry | None = None,
+        changes: Callable[[], int] | None = None,
+    ) -> None:
         self._registry = registry
+        self._standard = standard
+        self._changes = changes
+        self._own: dict[Format, tuple[int, bytes]] = {}
         self._joined: dict[Format, _Joined] = {}
 
     def body(self, fresh: Sequence[Published], fmt: Format, *, gzip: bool) -> tuple[bytes, ...]:
@@ -149,6 +164,24 @@ class Exposition:
         return (_GZIP_HEADER, *joined.deflated, tail, struct.pack("<II", crc, size))
 
     def _live(self, fmt: Format) -> bytes:
-        if fmt == "text":
-            return text_format.generate_latest(self._registry)
-        return _om_generate(self._registry)  # ends with the one "# EOF"
+        """The standard collectors, then the self-metrics (OpenMetrics: then the one EOF)."""
+        own = self._self_metrics(fmt)
+        if self._standard is None:
+            return own
+        return _render(self._standard, fmt).removesuffix(_EOF) + own
+
+    def _self_metrics(self, fmt: Format) -> bytes:
+        if self._changes is None:
+            return _render(self._registry, fmt)
+        changes = self._changes()
+        cached = self._own.get(fmt)
+        if cached is None or cached[0] != changes:
+            cached = (changes, _render(self._registry, fmt))
+            self._own[fmt] = cached
+        return cached[1]
+
+
+def _render(registry: CollectorRegistry, fmt: Format) -> bytes:
+    if fmt == "text":
+        return text_format.generate_latest(registry)
+    return _om_generate(registry)  # ends with "# EOF"

@@ -106,6 +106,10 @@ class SelfMetrics:
             registry=r,
         )
 
+    changes: int = 0
+    """Moves with every update through a :class:`TargetTelemetry`, so a rendering of these
+    families can be reused until it does (all updates go through that class)."""
+
     def target(self, source: str, target: str) -> TargetTelemetry:
         """The handle one target's poller and source record through; zeroes its counters."""
         return TargetTelemetry(self, source, target)
@@ -117,6 +121,7 @@ class TargetTelemetry:
     def __init__(self, metrics: SelfMetrics, source: str, target: str) -> None:
         self._m = metrics
         self.source, self.target = source, target
+        metrics.changes += 1
         labels = (source, target)
         # Known label sets start at 0 so rate() and alerts work from the first scrape.
         metrics.up.labels(*labels).set(0)
@@ -129,22 +134,27 @@ class TargetTelemetry:
 
     def request(self, endpoint: Endpoint, code: str, seconds: float) -> None:
         """One upstream HTTP request finished (``code`` = status, or ``error``)."""
+        self._m.changes += 1
         self._m.requests.labels(self.source, self.target, endpoint, code).inc()
         self._m.latency.labels(self.source, self.target, endpoint).observe(seconds)
 
     def skipped(self, reason: Literal["invalid", "duplicate"], count: int = 1) -> None:
         """Upstream records left out of the data."""
+        self._m.changes += 1
         if count:
             self._m.skipped.labels(self.source, self.target, reason).inc(count)
 
     def token_expiry(self, timestamp: float) -> None:
         """A new token was minted that expires at ``timestamp`` (Unix seconds)."""
+        self._m.changes += 1
         self._m.token_expiry.labels(self.source, self.target).set(timestamp)
 
     def poll_started(self) -> None:
+        self._m.changes += 1
         self._m.polls.labels(self.source, self.target).inc()
 
     def poll_succeeded(self, *, duration: float, finished: float, omitted: int) -> None:
+        self._m.changes += 1
         labels = (self.source, self.target)
         self._m.up.labels(*labels).set(1)
         self._m.poll_duration.labels(*labels).set(duration)
@@ -152,6 +162,7 @@ class TargetTelemetry:
         self._m.omitted.labels(*labels).set(omitted)
 
     def poll_failed(self, *, duration: float, reason: Reason) -> None:
+        self._m.changes += 1
         labels = (self.source, self.target)
         self._m.up.labels(*labels).set(0)
         self._m.poll_duration.labels(*labels).set(duration)

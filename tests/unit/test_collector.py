@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as _om_parse
 from prometheus_client.parser import text_string_to_metric_families as text_parse
+from prometheus_client.registry import Collector
 
 from exporter.collector import Exposition, render_chunk
 from exporter.errors import RateLimitedError
@@ -184,3 +185,64 @@ def test_cache_is_not_fooled_by_a_reused_object_id() -> None:
     for value in range(50):  # freed chunks' addresses are reused quickly by CPython
         body = join(exposition.body([publish(FakeSnapshot({"a": value}))], "text", gzip=False))
         assert f'fake_a{{project="p_test"}} {float(value)}'.encode() in body
+
+
+class _Ticking(Collector):
+    """A collector whose value moves on every collect, like process_cpu_seconds_total."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    def collect(self) -> Iterable[Metric]:
+        self.ticks += 1
+        yield GaugeMetricFamily("ticking", "Moves on every collect.", value=self.ticks)
+
+
+def test_self_metrics_render_again_exactly_when_they_change() -> None:
+    """The self-metrics' rendering is reused between updates and redone after each one."""
+    registry = CollectorRegistry()
+    metrics = SelfMetrics(registry)
+    telemetry = metrics.target("livekit_cloud", "p_abc")
+    exposition = Exposition(registry, changes=lambda: metrics.changes)
+    first = exposition.body([], "text", gzip=False)[-1]
+    assert exposition.body([], "text", gzip=False)[-1] is first  # reused, not rendered again
+    at = 'source="livekit_cloud",target="p_abc"}'
+    steps: list[tuple[Callable[[], None], str]] = [
+        (telemetry.poll_started, f"source_polls_total{{{at} 1.0"),
+        (lambda: telemetry.request("list_sessions", "200", 0.1), 'requests_total{code="200"'),
+        (lambda: telemetry.skipped("invalid"), f'skipped_total{{reason="invalid",{at} 1.0'),
+        (lambda: telemetry.token_expiry(123.0), f"token_expiry_timestamp_seconds{{{at} 123.0"),
+        (
+            lambda: telemetry.poll_failed(duration=1.0, reason="timeout"),
+            f'poll_errors_total{{reason="timeout",{at} 1.0',
+        ),
+        (
+            lambda: telemetry.poll_succeeded(duration=2.0, finished=9.0, omitted=3),
+            f"sessions_omitted{{{at} 3.0",
+        ),
+    ]
+    for update, expected in steps:
+        before = exposition.body([], "text", gzip=False)[-1]
+        update()
+        after = exposition.body([], "text", gzip=False)[-1]
+        assert after != before, expected
+        assert expected.encode() in after
+
+
+def test_standard_collectors_render_on_every_scrape() -> None:
+    """Process-style collectors are never cached, and OpenMetrics still ends in one EOF."""
+    registry, standard = CollectorRegistry(), CollectorRegistry()
+    metrics = SelfMetrics(registry)
+    standard.register(_Ticking())
+    exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
+    bodies = [b"".join(exposition.body([], "openmetrics", gzip=False)) for _ in range(2)]
+    assert b"ticking 1.0" in bodies[0]
+    assert b"ticking 2.0" in bodies[1]
+    for body in bodies:
+        assert body.count(b"# EOF") == 1
+        assert body.endswith(b"# EOF\n")
+        assert b"livesession_exporter_build_info" in body
+        assert {f.name for f in om_parse(body.decode())} >= {
+            "ticking",
+            "livesession_exporter_build_info",
+        }
