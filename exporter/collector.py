@@ -3,10 +3,11 @@
 A poll's families are encoded once (text 0.0.4 and OpenMetrics 1.0) by prometheus-client's own
 encoders, off the event loop, and also deflated. A scrape then joins the cached pieces of the
 fresh targets with the small live part: process and Python collectors rendered on the spot,
-and the self-metrics, whose rendering is reused until they change. For gzip, each cached piece is a raw deflate stream ended by a full flush (byte
-aligned, no back-references beyond itself), so the pieces plus the live part's final block form
-one valid deflate stream; the CRC-32 of the whole is carried forward, not recomputed. A scrape's
-cost therefore does not grow with upstream data beyond handing cached bytes to the server.
+and the self-metrics, whose rendering is reused until they change. For gzip, each cached piece
+is a raw deflate stream ended by a full flush (byte aligned, no back-references beyond itself),
+so the pieces plus the live part's final block form one valid deflate stream; the CRC-32 of
+the whole is carried forward, not recomputed. A scrape's cost therefore does not grow with
+upstream data beyond handing cached bytes to the server.
 """
 
 from __future__ import annotations
