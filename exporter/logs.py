@@ -42,12 +42,16 @@ class Redactor:
         if len(secret) >= MIN_MASKED_LENGTH:
             self._secrets.add(secret)
 
+    def text(self, value: str) -> str:
+        """``value`` with every registered secret masked."""
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+
     def _mask(self, value: object) -> object:
         if isinstance(value, str):
-            for secret in self._secrets:
-                if secret in value:
-                    value = value.replace(secret, MASK)
-            return value
+            return self.text(value)
         if isinstance(value, dict):
             return {key: self._mask(item) for key, item in value.items()}
         if isinstance(value, list | tuple):

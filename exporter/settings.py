@@ -17,7 +17,7 @@ import httpx
 from exporter.durations import parse_duration
 from exporter.errors import ConfigError
 from exporter.flags import FLAGS, Flag, Raw, lookup, tokenize
-from exporter.logs import MASK
+from exporter.logs import Redactor
 from exporter.serving import AddressError, parse_listen_address
 
 _T = TypeVar("_T")
@@ -173,14 +173,9 @@ class Settings:
             )
         if problems:
             # a secret pasted as another flag's value would otherwise be echoed back
-            raise ConfigError([_masked(problem, found) for problem in problems])
+            redactor = Redactor(found)
+            raise ConfigError([redactor.text(problem) for problem in problems])
         return settings
-
-
-def _masked(problem: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        problem = problem.replace(secret, MASK)
-    return problem
 
 
 def _flag(name: str) -> Flag:
