@@ -31,11 +31,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporter.app import Exporter, add_standard_collectors, build_exporter
-from exporter.collector import CONTENT_TYPES
+from exporter.config.settings import Settings
+from exporter.config.values import ListenAddress
+from exporter.exposition.render import CONTENT_TYPES
 from exporter.logs import Redactor, configure_logging
-from exporter.serving import Receive, Scope, Send, bind, bound_url, serve
-from exporter.settings import Settings
 from exporter.sources.base import Snapshot
+from exporter.web.server import Receive, Scope, Send, bind, bound_url, serve
 
 __all__ = ["ConstantApp", "Rerender", "main"]
 
@@ -89,8 +90,8 @@ async def _serve(settings: Settings, text: bytes, gzipped: bytes) -> None:
         registry = CollectorRegistry()
         add_standard_collectors(registry)  # the exporter keeps these apart from its registry
         registry.register(Rerender(exporter, snapshots))
-        constant_sock = bind("127.0.0.1:0")
-        client_sock = bind("127.0.0.1:0")
+        constant_sock = bind(ListenAddress("127.0.0.1", 0))
+        client_sock = bind(ListenAddress("127.0.0.1", 0))
         async with anyio.create_task_group() as tg:
             await tg.start(serve, ConstantApp(text, gzipped), constant_sock)
             await tg.start(serve, make_asgi_app(registry), client_sock)

@@ -24,27 +24,27 @@ from typing import Final, TypeVar
 
 from bench.results import Result, fmt_ms, median
 from bench.worlds import SEED
-from exporter.collector import render_chunk
-from exporter.settings import Settings
+from exporter.config.settings import Settings
+from exporter.exposition.render import render_chunk
 from exporter.simulator import FakeClock
 from exporter.simulator.fault_effects import encode_json
 from exporter.simulator.livekit_encoding import encode_details, encode_list_item, livekit_style
 from exporter.simulator.livekit_world import LiveKitWorld
 from exporter.simulator.livepeer_encoding import encode_session, livepeer_floats
 from exporter.simulator.livepeer_world import LivepeerWorld
-from exporter.sources.livekit_metrics import LiveKitSnapshot
-from exporter.sources.livekit_metrics import build_snapshot as build_livekit
-from exporter.sources.livekit_model import (
+from exporter.sources.livekit.metrics import LiveKitSnapshot
+from exporter.sources.livekit.metrics import build_snapshot as build_livekit
+from exporter.sources.livekit.wire import (
     ListedSession,
     SessionDetails,
     parse_details,
     parse_sessions,
 )
-from exporter.sources.livepeer_metrics import LivepeerSnapshot
-from exporter.sources.livepeer_model import LivepeerSession, parse_page
-from exporter.sources.livepeer_snapshot import Windows
-from exporter.sources.livepeer_snapshot import build_snapshot as build_livepeer
-from exporter.upstream import decode_json
+from exporter.sources.livepeer.metrics import LivepeerSnapshot
+from exporter.sources.livepeer.snapshot import Windows
+from exporter.sources.livepeer.snapshot import build_snapshot as build_livepeer
+from exporter.sources.livepeer.wire import LivepeerSession, parse_page
+from exporter.sources.upstream import decode_json
 
 __all__ = ["run"]
 

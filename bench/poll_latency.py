@@ -30,7 +30,7 @@ from bench.results import Result
 from bench.worlds import BUDGET, SEED
 from exporter.simulator import Fault, SimulatorConfig
 from exporter.simulator.livekit_model import livekit_room_name
-from exporter.sources.livekit import DETAILS_CONCURRENCY
+from exporter.sources.livekit.client import DETAILS_CONCURRENCY
 from tests.support.processes import ROOT, clean_env, running_simulator, simulator_env
 
 __all__ = ["run"]

@@ -21,20 +21,20 @@ from structlog.typing import FilteringBoundLogger
 
 from exporter import __version__
 from exporter.clock import Clock, SystemClock
-from exporter.collector import Exposition
+from exporter.config.settings import Settings
 from exporter.demo import demo_config, demo_settings
-from exporter.http import App
+from exporter.exposition.render import Exposition
+from exporter.exposition.self_metrics import SelfMetrics
+from exporter.exposition.store import Store
 from exporter.logs import Redactor, get_logger
 from exporter.poller import Poller, Target
-from exporter.serving import bind, bound_url, serve
-from exporter.settings import Settings
 from exporter.simulator import SimulatorEndpoints, run_simulator
 from exporter.sources.base import SourceSpec, TargetContext
-from exporter.sources.livekit import SPEC as LIVEKIT
-from exporter.sources.livepeer import SPEC as LIVEPEER
-from exporter.store import Store
-from exporter.telemetry import SelfMetrics
-from exporter.upstream import UpstreamClient
+from exporter.sources.livekit.client import SPEC as LIVEKIT
+from exporter.sources.livepeer.client import SPEC as LIVEPEER
+from exporter.sources.upstream import UpstreamClient
+from exporter.web.app import App
+from exporter.web.server import bind, bound_url, serve
 
 __all__ = ["SOURCES", "Exporter", "build_exporter", "run"]
 

@@ -15,10 +15,10 @@ import anyio
 
 from exporter import __version__
 from exporter.app import SOURCES, run
+from exporter.config.flags import help_text
+from exporter.config.settings import Settings
 from exporter.errors import ConfigError
-from exporter.flags import help_text
 from exporter.logs import Redactor, configure_logging, get_logger
-from exporter.settings import Settings
 from exporter.sources.base import SourceSpec
 
 __all__ = ["main"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from exporter.settings import LiveKitCredentials, Secret, Settings
+from exporter.config.settings import LiveKitCredentials, Secret, Settings
 from exporter.simulator import SimulatorConfig, SimulatorEndpoints
 
 __all__ = ["DEMO_REQUESTS_PER_MINUTE", "demo_config", "demo_settings"]

@@ -20,11 +20,11 @@ import anyio
 from structlog.typing import FilteringBoundLogger
 
 from exporter.clock import Clock
-from exporter.collector import Chunk, render_chunk
 from exporter.errors import Reason, SourceError
+from exporter.exposition.render import Chunk, render_chunk
+from exporter.exposition.self_metrics import TargetTelemetry
+from exporter.exposition.store import Published, Store
 from exporter.sources.base import Snapshot, Source
-from exporter.store import Published, Store
-from exporter.telemetry import TargetTelemetry
 
 __all__ = ["MAX_BACKOFF", "Backoff", "Poller", "Target"]
 

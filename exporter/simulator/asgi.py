@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 import anyio
 import anyio.lowlevel
 
-from exporter.serving import Receive, Scope, Send
+from exporter.web.server import Receive, Scope, Send
 
 from .requestlog import RecordedRequest, RequestLog
 

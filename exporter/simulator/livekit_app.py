@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from exporter.serving import Receive, Scope, Send
+from exporter.web.server import Receive, Scope, Send
 
 from .asgi import (
     Exchange,

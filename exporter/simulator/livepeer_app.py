@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 
-from exporter.serving import Receive, Scope, Send
+from exporter.web.server import Receive, Scope, Send
 
 from .asgi import (
     Exchange,

@@ -14,7 +14,8 @@ import socket
 import anyio
 import anyio.abc
 
-from exporter.serving import bind, bound_url, serve
+from exporter.config.values import ListenAddress
+from exporter.web.server import bind, bound_url, serve
 
 from .asgi import Stopping
 from .config import SimulatorConfig, SimulatorEndpoints, make_credentials
@@ -26,10 +27,6 @@ from .livepeer_world import LivepeerWorld
 from .requestlog import RequestLog
 
 __all__ = ["Simulator", "run_simulator"]
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Simulator:
@@ -91,8 +88,8 @@ class Simulator:
         config = self.config
         sockets: list[socket.socket] = []
         try:
-            sockets.append(bind(_address(config.host, config.livekit_port)))
-            sockets.append(bind(_address(config.host, config.livepeer_port)))
+            sockets.append(bind(ListenAddress(config.host, config.livekit_port)))
+            sockets.append(bind(ListenAddress(config.host, config.livepeer_port)))
             livekit_sock, livepeer_sock = sockets
             self._stopping.arm()
             async with anyio.create_task_group() as tg:

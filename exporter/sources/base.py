@@ -16,11 +16,11 @@ from prometheus_client.metrics_core import Metric
 from structlog.typing import FilteringBoundLogger
 
 from exporter.clock import Clock
-from exporter.telemetry import TargetTelemetry
-from exporter.upstream import UpstreamClient
+from exporter.exposition.self_metrics import TargetTelemetry
+from exporter.sources.upstream import UpstreamClient
 
 if TYPE_CHECKING:
-    from exporter.settings import Settings
+    from exporter.config.settings import Settings
 
 __all__ = ["Snapshot", "Source", "SourceSpec", "TargetContext"]
 

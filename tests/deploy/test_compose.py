@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from exporter.flags import FLAGS
+from exporter.config.flags import FLAGS
 from tests.deploy.manifests import COMPOSE, JOB, ROOT, load_yaml, run
 from tests.support.tools import system_tool, venv_tool
 

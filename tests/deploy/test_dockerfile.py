@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exporter.flags import FLAGS
+from exporter.config.flags import FLAGS
 from tests.deploy.manifests import (
     DOCKERFILE,
     ROOT,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from exporter import __version__
-from exporter.flags import FLAGS
-from exporter.settings import Settings
+from exporter.config.flags import FLAGS
+from exporter.config.settings import Settings
 from tests.deploy.manifests import (
     APP_LABEL,
     JOB,

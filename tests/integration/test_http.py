@@ -13,10 +13,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.app import Exporter, build_exporter
+from exporter.config.settings import Settings
+from exporter.config.values import ListenAddress
 from exporter.errors import AuthError
-from exporter.http import accepts_gzip, negotiate
-from exporter.serving import bind, bound_url, serve
-from exporter.settings import Settings
+from exporter.web.app import accepts_gzip, negotiate
+from exporter.web.server import bind, bound_url, serve
 from tests.support.fakes import FakeClock, FakeSnapshot, FakeSource, hang, spec_for
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +54,7 @@ async def served(
         ) as exporter,
         anyio.create_task_group() as tg,
     ):
-        sock = bind("127.0.0.1:0")
+        sock = bind(ListenAddress("127.0.0.1", 0))
         await tg.start(serve, exporter.app, sock)
         async with httpx.AsyncClient(base_url=bound_url(sock), timeout=5) as client:
             yield Served(exporter, client, source)

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from exporter.app import add_standard_collectors
-from exporter.collector import Exposition, render_chunk
-from exporter.store import Published
-from exporter.telemetry import SelfMetrics
+from exporter.exposition.render import Exposition, render_chunk
+from exporter.exposition.self_metrics import SelfMetrics
+from exporter.exposition.store import Published
 
 HOSTILE = ['quote "', "back\\slash", "new\nline", "unicode ✓ 日本 🎥", "x" * 1024, ""]
 

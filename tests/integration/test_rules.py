@@ -15,8 +15,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.durations import parse_duration
-from exporter.flags import FLAGS
+from exporter.config.durations import parse_duration
+from exporter.config.flags import FLAGS
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROMETHEUS: Final = ROOT / "deploy" / "prometheus"

@@ -14,8 +14,8 @@ import anyio
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from exporter.config.settings import Settings
 from exporter.errors import SourceError
-from exporter.settings import Settings
 from exporter.sources.base import Snapshot, Source, SourceSpec, TargetContext
 
 

@@ -15,10 +15,10 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as text_parse
 from prometheus_client.registry import Collector
 
-from exporter.collector import Exposition, render_chunk
 from exporter.errors import RateLimitedError
-from exporter.store import Published
-from exporter.telemetry import SelfMetrics
+from exporter.exposition.render import Exposition, render_chunk
+from exporter.exposition.self_metrics import SelfMetrics
+from exporter.exposition.store import Published
 from tests.conftest import Golden
 from tests.support.fakes import FakeSnapshot
 

@@ -2,7 +2,7 @@
 
 Whatever an upstream sends with a 200, parsing it raises nothing but the typed
 :class:`~exporter.errors.PayloadError` (LiveKit details may also be one
-:class:`~exporter.sources.livekit_model.InvalidRecord`, which the source counts as skipped).
+:class:`~exporter.sources.livekit.wire.InvalidRecord`, which the source counts as skipped).
 Arbitrary JSON checks the top of the parsers; to reach deep into them, the simulator's own
 payloads (every encoding variant it serves) are mutated field by field and corrupted byte by
 byte, then polled through the real sources, rendered, and read back with Prometheus' parsers.
@@ -31,8 +31,9 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as text_parse
 from structlog.testing import capture_logs
 
-from exporter.collector import render_chunk
 from exporter.errors import PayloadError
+from exporter.exposition.render import render_chunk
+from exporter.exposition.self_metrics import SelfMetrics
 from exporter.logs import get_logger
 from exporter.simulator import LiveKitSessionTruth
 from exporter.simulator.livekit_encoding import (
@@ -45,12 +46,11 @@ from exporter.simulator.livekit_world import LiveKitWorld
 from exporter.simulator.livepeer_encoding import encode_session, livepeer_floats
 from exporter.simulator.livepeer_world import LivepeerWorld
 from exporter.sources.base import Snapshot, TargetContext
-from exporter.sources.livekit import LiveKitSource
-from exporter.sources.livekit_model import InvalidRecord, parse_details, parse_sessions
-from exporter.sources.livepeer import LivepeerSource
-from exporter.sources.livepeer_model import parse_page
-from exporter.telemetry import SelfMetrics
-from exporter.upstream import UpstreamClient, decode_json
+from exporter.sources.livekit.client import LiveKitSource
+from exporter.sources.livekit.wire import InvalidRecord, parse_details, parse_sessions
+from exporter.sources.livepeer.client import LivepeerSource
+from exporter.sources.livepeer.wire import parse_page
+from exporter.sources.upstream import UpstreamClient, decode_json
 from tests.support.fakes import FakeClock
 from tests.unit.livekit.fake_api import settings as livekit_settings
 from tests.unit.livepeer.helpers import SETTINGS as LIVEPEER_SETTINGS

@@ -15,10 +15,10 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, UpstreamError
+from exporter.exposition.self_metrics import SelfMetrics
+from exporter.exposition.store import Store
 from exporter.logs import get_logger
 from exporter.poller import MAX_BACKOFF, Backoff, Poller, Target
-from exporter.store import Store
-from exporter.telemetry import SelfMetrics
 from tests.support.fakes import FakeClock, FakeSnapshot, FakeSource, Step, eventually, hang
 
 pytestmark = pytest.mark.anyio

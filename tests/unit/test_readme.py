@@ -9,8 +9,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from exporter.flags import FLAGS
-from exporter.telemetry import SelfMetrics
+from exporter.config.flags import FLAGS
+from exporter.exposition.self_metrics import SelfMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

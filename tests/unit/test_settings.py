@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from exporter.config.flags import FLAGS, env_name, help_text
+from exporter.config.settings import Secret, Settings
 from exporter.errors import ConfigError
-from exporter.flags import FLAGS, env_name, help_text
-from exporter.settings import Secret, Settings
 
 SECRET = "s3cr3t-value-that-must-never-be-printed-0123456789"
 LIVEKIT = {"LIVEKIT_PROJECT_ID": "p_abc", "LIVEKIT_API_KEY": "APIkey", "LIVEKIT_API_SECRET": SECRET}
@@ -24,7 +24,7 @@ def problems(argv: list[str], env: dict[str, str]) -> list[str]:
 def test_defaults_match_the_interface_contract() -> None:
     """With only credentials given, every value is interface.md's default."""
     s = Settings.from_sources([], LIVEKIT)
-    assert (s.listen_address, s.telemetry_path) == (":9877", "/metrics")
+    assert (str(s.listen_address), s.telemetry_path) == (":9877", "/metrics")
     assert (s.log_level, s.log_format) == ("info", "auto")
     assert (s.poll_interval, s.poll_timeout, s.stale_after) == (30, 20, 300)
     lk = s.livekit
@@ -85,7 +85,7 @@ def test_every_flag_has_its_livesession_env_var() -> None:
         "LIVESESSION_ONCE": "true",
     }
     s = Settings.from_sources([], env)
-    assert (s.listen_address, s.telemetry_path, s.log_level, s.log_format) == (
+    assert (str(s.listen_address), s.telemetry_path, s.log_level, s.log_format) == (
         "127.0.0.1:1234",
         "/m",
         "debug",
@@ -281,10 +281,8 @@ def test_missing_value_and_positional_arguments() -> None:
 @pytest.mark.parametrize("address", ["[::1]:9877", ":0", "127.0.0.1:80", "localhost:9877"])
 def test_listen_address_forms(address: str) -> None:
     """host:port, :port and [v6]:port are all accepted."""
-    assert (
-        Settings.from_sources([f"--web.listen-address={address}"], LIVEKIT).listen_address
-        == address
-    )
+    parsed = Settings.from_sources([f"--web.listen-address={address}"], LIVEKIT).listen_address
+    assert str(parsed) == address
 
 
 @pytest.mark.parametrize("address", ["9877", "::1:9877", "host:99999", "host:http"])

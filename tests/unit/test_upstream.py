@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, UpstreamError
-from exporter.telemetry import SelfMetrics, TargetTelemetry
-from exporter.upstream import (
+from exporter.exposition.self_metrics import SelfMetrics, TargetTelemetry
+from exporter.sources.upstream import (
     MAX_RETRY_AFTER,
     Response,
     UpstreamClient,

@@ -8,7 +8,7 @@ guarded on every scrape (see :mod:`.rig`).
 from __future__ import annotations
 
 from exporter.simulator import Fault, FaultAction
-from exporter.upstream import MAX_BODY_BYTES
+from exporter.sources.upstream import MAX_BODY_BYTES
 from tests.integration.faults.rig import (
     LIVEKIT,
     LIVEPEER,

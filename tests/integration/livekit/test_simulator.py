@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from exporter.app import Exporter, build_exporter
-from exporter.settings import Settings
+from exporter.config.settings import Settings
 from exporter.simulator import FakeClock as WorldClock
 from exporter.simulator import (
     Fault,
@@ -30,7 +30,7 @@ from exporter.simulator import (
     SimulatorConfig,
     SimulatorEndpoints,
 )
-from exporter.sources.livekit import PLAN_HINT, SPEC, path_segment
+from exporter.sources.livekit.client import PLAN_HINT, SPEC, path_segment
 from tests.support.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import Exporter, build_exporter
+from exporter.config.settings import Settings
 from exporter.errors import SourceError
-from exporter.settings import Settings
 from exporter.simulator import (
     FakeClock as SimClock,
 )
@@ -32,7 +32,7 @@ from exporter.simulator import (
     SimulatorConfig,
     StreamPlan,
 )
-from exporter.sources.livepeer import SPEC
+from exporter.sources.livepeer.client import SPEC
 from tests.support.fakes import FakeClock
 
 Sample = tuple[str, tuple[tuple[str, str], ...]]

@@ -2,7 +2,7 @@
 
 :class:`FakeAnalytics` serves offset-paged lists and per-session details, checks the bearer
 token like LiveKit does, records every request, and plays queued faults. :func:`rig` wires a
-real :class:`~exporter.sources.livekit.LiveKitSource` to it with a fake clock and a fresh
+real :class:`~exporter.sources.livekit.client.LiveKitSource` to it with a fake clock and a fresh
 registry, so tests read exported values and self-metrics from one place.
 """
 
@@ -19,14 +19,14 @@ import jwt
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import render_chunk
+from exporter.config.settings import LiveKitCredentials, LiveKitSettings, Secret
+from exporter.exposition.render import render_chunk
+from exporter.exposition.self_metrics import SelfMetrics
 from exporter.logs import get_logger
-from exporter.settings import LiveKitCredentials, LiveKitSettings, Secret
 from exporter.sources.base import TargetContext
-from exporter.sources.livekit import LiveKitSource
-from exporter.sources.livekit_metrics import LiveKitSnapshot
-from exporter.telemetry import SelfMetrics
-from exporter.upstream import UpstreamClient
+from exporter.sources.livekit.client import LiveKitSource
+from exporter.sources.livekit.metrics import LiveKitSnapshot
+from exporter.sources.upstream import UpstreamClient
 from tests.support.fakes import FakeClock
 
 PROJECT = "p_test"

@@ -13,9 +13,9 @@ import pytest
 from livekit.api import TokenVerifier
 from prometheus_client import CollectorRegistry
 
-from exporter.auth import IDENTITY, NBF_SKEW, TokenMinter
-from exporter.settings import Secret
-from exporter.telemetry import SelfMetrics
+from exporter.config.settings import Secret
+from exporter.exposition.self_metrics import SelfMetrics
+from exporter.sources.livekit.auth import IDENTITY, NBF_SKEW, TokenMinter
 from tests.support.fakes import FakeClock
 
 API_KEY = "APIkey123"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from exporter.budget import MAX_BURST, TokenBucket, capacity_for
+from exporter.sources.livekit.budget import MAX_BURST, TokenBucket, capacity_for
 from tests.support.fakes import FakeClock, eventually
 
 pytestmark = pytest.mark.anyio

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from exporter.sources.livekit_details import DetailsCache
-from exporter.sources.livekit_model import Publishers, SessionDetails
+from exporter.sources.livekit.details import DetailsCache
+from exporter.sources.livekit.wire import Publishers, SessionDetails
 
 
 def details(camera: int) -> SessionDetails:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import render_chunk
-from exporter.sources.livekit_metrics import LiveKitSnapshot, build_snapshot
-from exporter.sources.livekit_model import (
+from exporter.exposition.render import render_chunk
+from exporter.sources.livekit.metrics import LiveKitSnapshot, build_snapshot
+from exporter.sources.livekit.wire import (
     ListedSession,
     Publishers,
     SessionDetails,

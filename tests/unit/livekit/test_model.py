@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exporter.errors import PayloadError
-from exporter.sources.livekit_model import (
+from exporter.sources.livekit.wire import (
     InvalidRecord,
     ListedSession,
     Publishers,

@@ -11,8 +11,8 @@ import jwt
 import pytest
 from structlog.testing import capture_logs
 
-from exporter.settings import Settings
-from exporter.sources.livekit import (
+from exporter.config.settings import Settings
+from exporter.sources.livekit.client import (
     DETAILS_CONCURRENCY,
     KIND,
     SPEC,

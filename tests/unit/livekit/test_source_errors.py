@@ -8,7 +8,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, SourceError, UpstreamError
-from exporter.sources.livekit import PLAN_HINT
+from exporter.sources.livekit.client import PLAN_HINT
 from tests.unit.livekit.fake_api import API_SECRET, FakeAnalytics, details, rig, session, values
 
 pytestmark = pytest.mark.anyio

@@ -18,13 +18,13 @@ import httpx
 import msgspec
 from prometheus_client import CollectorRegistry
 
+from exporter.config.settings import LivepeerSettings, Secret
+from exporter.exposition.self_metrics import SelfMetrics
 from exporter.logs import get_logger
-from exporter.settings import LivepeerSettings, Secret
 from exporter.sources.base import TargetContext
-from exporter.sources.livepeer import LivepeerSource
-from exporter.sources.livepeer_model import LivepeerSession
-from exporter.telemetry import SelfMetrics
-from exporter.upstream import UpstreamClient
+from exporter.sources.livepeer.client import LivepeerSource
+from exporter.sources.livepeer.wire import LivepeerSession
+from exporter.sources.upstream import UpstreamClient
 from tests.support.fakes import FakeClock
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "livepeer"

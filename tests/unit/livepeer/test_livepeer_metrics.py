@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import render_chunk
-from exporter.sources.livepeer_metrics import LivepeerSnapshot
-from exporter.sources.livepeer_model import parse_page
-from exporter.sources.livepeer_snapshot import Windows, build_snapshot
+from exporter.exposition.render import render_chunk
+from exporter.sources.livepeer.metrics import LivepeerSnapshot
+from exporter.sources.livepeer.snapshot import Windows, build_snapshot
+from exporter.sources.livepeer.wire import parse_page
 from tests.conftest import Golden
 from tests.unit.livepeer.helpers import NOW, PROJECT, fixture_bytes, session
 

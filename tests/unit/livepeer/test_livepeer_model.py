@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exporter.errors import PayloadError
-from exporter.sources.livepeer_model import LivepeerSession, parse_page
+from exporter.sources.livepeer.wire import LivepeerSession, parse_page
 from tests.unit.livepeer.helpers import PROJECT, fixture_bytes, wire
 
 

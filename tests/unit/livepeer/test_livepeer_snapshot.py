@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from exporter.sources.livepeer_metrics import ProjectTotals
-from exporter.sources.livepeer_model import parse_page
-from exporter.sources.livepeer_snapshot import Windows, build_snapshot
+from exporter.sources.livepeer.metrics import ProjectTotals
+from exporter.sources.livepeer.snapshot import Windows, build_snapshot
+from exporter.sources.livepeer.wire import parse_page
 from tests.unit.livepeer.helpers import NOW, PROJECT, fixture_bytes, session
 
 WINDOWS = Windows(active_window=90.0, recording_lookback=6 * 3600.0, max_sessions=1000)

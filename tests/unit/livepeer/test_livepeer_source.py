@@ -8,9 +8,9 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from exporter.config.settings import Settings
 from exporter.errors import AuthError, PayloadError, RateLimitedError, UpstreamError
-from exporter.settings import Settings
-from exporter.sources.livepeer import SPEC, LivepeerSource, next_cursor
+from exporter.sources.livepeer.client import SPEC, LivepeerSource, next_cursor
 from tests.unit.livepeer.helpers import (
     API_KEY,
     BASE,

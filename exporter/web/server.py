@@ -16,6 +16,8 @@ from typing import Any
 import anyio
 import uvicorn
 
+from exporter.config.values import ListenAddress
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -23,30 +25,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """The ASGI 3 callable shape, spelled out so no private uvicorn type leaks into ours."""
 
-__all__ = ["ASGIApp", "AddressError", "bind", "bound_url", "parse_listen_address", "serve"]
+__all__ = ["ASGIApp", "bind", "bound_url", "serve"]
 
 
-class AddressError(ValueError):
-    """A listen address that cannot be parsed; the message says why."""
-
-
-def parse_listen_address(address: str) -> tuple[str, int]:
-    """Split ``host:port``, ``:port`` or ``[v6]:port`` into host ('' = all) and port."""
-    host, sep, port_text = address.rpartition(":")
-    if not sep:
-        raise AddressError(f"{address!r} is not host:port, :port or [host]:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise AddressError(f"{address!r}: put an IPv6 host in brackets, as in [::1]:9877")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise AddressError(f"{address!r}: port must be a number from 0 to 65535")
-    return host, int(port_text)
-
-
-def bind(address: str) -> socket.socket:
-    """Bind a listening TCP socket; ``:port`` listens on every IPv4 and IPv6 address."""
-    sock = _listen(*parse_listen_address(address))
+def bind(address: ListenAddress) -> socket.socket:
+    """Bind a listening TCP socket; host '' listens on every IPv4 and IPv6 address."""
+    sock = _listen(address.host, address.port)
     # Accepted connections inherit this. asyncio sets it only on sockets created with an
     # explicit IPPROTO_TCP, which create_server does not; without it a small keep-alive reply
     # waits ~40 ms on Nagle plus delayed ACK, on every scrape.

@@ -3,7 +3,7 @@
 A poll lists the sessions of the lookback window page by page (offset paging over live data,
 so rows are de-duplicated by ``sessionId``), then refreshes the details of active sessions
 with the budget left (round-robin, bounded concurrency), then builds the snapshot. Every
-request takes a token from the project's :class:`~exporter.budget.TokenBucket` and carries the
+request takes a token from the project's :class:`~.budget.TokenBucket` and carries the
 current JWT; a 401 re-mints the token once and retries that request once. Details are planned
 from the tokens already in the bucket, so they never wait for the budget and the poll ends in
 about ``pages + ceil(details / concurrency)`` request latencies, well within its deadline.
@@ -18,21 +18,21 @@ from urllib.parse import quote
 
 import anyio
 
-from exporter.auth import TokenMinter
-from exporter.budget import TokenBucket, capacity_for
+from exporter.config.settings import LiveKitSettings
 from exporter.errors import AuthError, RateLimitedError, SourceError
-from exporter.settings import LiveKitSettings
+from exporter.exposition.self_metrics import Endpoint
 from exporter.sources.base import SourceSpec, TargetContext
-from exporter.sources.livekit_details import DetailsCache
-from exporter.sources.livekit_metrics import LiveKitSnapshot, build_snapshot
-from exporter.sources.livekit_model import (
+from exporter.sources.livekit.auth import TokenMinter
+from exporter.sources.livekit.budget import TokenBucket, capacity_for
+from exporter.sources.livekit.details import DetailsCache
+from exporter.sources.livekit.metrics import LiveKitSnapshot, build_snapshot
+from exporter.sources.livekit.wire import (
     InvalidRecord,
     ListedSession,
     parse_details,
     parse_sessions,
 )
-from exporter.telemetry import Endpoint
-from exporter.upstream import Response, decode_json, error_for_status
+from exporter.sources.upstream import Response, decode_json, error_for_status
 
 __all__ = ["DETAILS_CONCURRENCY", "KIND", "PLAN_HINT", "SPEC", "LiveKitSource", "path_segment"]
 

@@ -14,11 +14,11 @@ from typing import Final, TypeVar, cast
 
 import httpx
 
-from exporter.durations import parse_duration
+from exporter.config.durations import parse_duration
+from exporter.config.flags import FLAGS, Flag, Raw, lookup, tokenize
+from exporter.config.values import ListenAddress
 from exporter.errors import ConfigError
-from exporter.flags import FLAGS, Flag, Raw, lookup, tokenize
 from exporter.logs import Redactor
-from exporter.serving import AddressError, parse_listen_address
 
 _T = TypeVar("_T")
 
@@ -97,7 +97,7 @@ class LivepeerSettings:
 class Settings:
     """Everything the process needs to run, validated."""
 
-    listen_address: str
+    listen_address: ListenAddress
     telemetry_path: str
     log_level: str
     log_format: str
@@ -125,7 +125,7 @@ class Settings:
         demo = _parse_bool(lookup(_flag("demo"), given, env), problems, _flag("demo"))
         values = _Values(given, env, problems, demo=bool(demo))
         settings = cls(
-            listen_address=values.get("web.listen-address", _address),
+            listen_address=values.get("web.listen-address", ListenAddress.parse),
             telemetry_path=values.get("web.telemetry-path", _telemetry_path),
             log_level=values.get("log.level", str),
             log_format=values.get("log.format", str),
@@ -261,14 +261,6 @@ def _token_ttl(text: str) -> float:
     if seconds < 60:
         raise ValueError("must be at least 1m, so a token outlives the requests signed with it")
     return seconds
-
-
-def _address(text: str) -> str:
-    try:
-        parse_listen_address(text)
-    except AddressError as exc:
-        raise ValueError(str(exc)) from None
-    return text
 
 
 def _telemetry_path(text: str) -> str:

@@ -19,7 +19,7 @@ import httpx
 import msgspec
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, SourceError, UpstreamError
-from exporter.telemetry import Endpoint, TargetTelemetry
+from exporter.exposition.self_metrics import Endpoint, TargetTelemetry
 
 __all__ = [
     "MAX_BODY_BYTES",

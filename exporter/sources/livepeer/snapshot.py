@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exporter.sources.livepeer_metrics import LivepeerSnapshot, ProjectTotals
-from exporter.sources.livepeer_model import RECORDING_STATUSES, LivepeerSession
+from exporter.sources.livepeer.metrics import LivepeerSnapshot, ProjectTotals
+from exporter.sources.livepeer.wire import RECORDING_STATUSES, LivepeerSession
 
 __all__ = ["Windows", "build_snapshot"]
 

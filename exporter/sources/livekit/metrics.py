@@ -15,7 +15,7 @@ from typing import Final
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.sources.livekit_model import (
+from exporter.sources.livekit.wire import (
     NS,
     TRACK_SOURCES,
     ListedSession,

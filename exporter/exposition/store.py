@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from exporter.errors import Reason
 
 if TYPE_CHECKING:
-    from exporter.collector import Chunk
+    from exporter.exposition.render import Chunk
 
 __all__ = ["Published", "Store", "TargetStatus"]
 

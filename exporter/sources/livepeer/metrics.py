@@ -15,7 +15,7 @@ from typing import Final
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.sources.livepeer_model import RECORDING_STATUSES, LivepeerSession
+from exporter.sources.livepeer.wire import RECORDING_STATUSES, LivepeerSession
 
 __all__ = ["LivepeerSnapshot", "ProjectTotals", "families"]
 

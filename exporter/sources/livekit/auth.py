@@ -18,8 +18,8 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
 from exporter.clock import Clock
-from exporter.settings import Secret
-from exporter.telemetry import TargetTelemetry
+from exporter.config.settings import Secret
+from exporter.exposition.self_metrics import TargetTelemetry
 
 __all__ = ["IDENTITY", "NBF_SKEW", "REFRESH_AT", "TokenMinter"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from exporter.sources.livekit_model import SessionDetails
+from exporter.sources.livekit.wire import SessionDetails
 
 __all__ = ["DetailsCache"]
 

@@ -14,9 +14,9 @@ from typing import Final
 
 from exporter import __version__
 from exporter.clock import Clock
-from exporter.collector import CONTENT_TYPES, Exposition, Format
-from exporter.serving import Receive, Scope, Send
-from exporter.store import Store, TargetStatus
+from exporter.exposition.render import CONTENT_TYPES, Exposition, Format
+from exporter.exposition.store import Store, TargetStatus
+from exporter.web.server import Receive, Scope, Send
 
 __all__ = ["App", "accepts_gzip", "negotiate"]
 

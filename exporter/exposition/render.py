@@ -24,7 +24,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as om_format
 from prometheus_client.registry import Collector
 
-from exporter.store import Published
+from exporter.exposition.store import Published
 
 __all__ = [
     "CONTENT_TYPES",

@@ -20,13 +20,13 @@ from typing import Final
 import httpx
 import msgspec
 
+from exporter.config.settings import LivepeerSettings, Settings
 from exporter.errors import AuthError
-from exporter.settings import LivepeerSettings, Settings
 from exporter.sources.base import Source, SourceSpec, TargetContext
-from exporter.sources.livepeer_metrics import LivepeerSnapshot
-from exporter.sources.livepeer_model import LivepeerSession, parse_page
-from exporter.sources.livepeer_snapshot import Windows, build_snapshot
-from exporter.upstream import Response, error_for_status
+from exporter.sources.livepeer.metrics import LivepeerSnapshot
+from exporter.sources.livepeer.snapshot import Windows, build_snapshot
+from exporter.sources.livepeer.wire import LivepeerSession, parse_page
+from exporter.sources.upstream import Response, error_for_status
 
 __all__ = ["KIND", "SPEC", "LivepeerSource", "next_cursor"]
 
