@@ -29,11 +29,12 @@ test: lint tools
 bench: $(STAMP)
 	$(PY) -m bench
 
-## lint: ruff format --check, ruff check, mypy --strict
+## lint: ruff format --check, ruff check, mypy --strict, import-linter's layering contracts
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy --strict
+	$(VENV)/bin/lint-imports
 
 ## fmt: rewrite files with ruff's formatter and safe fixes
 fmt: $(STAMP)

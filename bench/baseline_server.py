@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 from prometheus_client import CollectorRegistry, make_asgi_app
@@ -35,7 +36,8 @@ from exporter.config.settings import Settings
 from exporter.config.values import ListenAddress
 from exporter.exposition.render import CONTENT_TYPES
 from exporter.logs import Redactor, configure_logging
-from exporter.sources.base import Snapshot
+from exporter.sources.base import Snapshot, Source
+from exporter.sources.registry import SOURCES
 from exporter.web.server import Receive, Scope, Send, bind, bound_url, serve
 
 __all__ = ["ConstantApp", "Rerender", "main"]
@@ -71,13 +73,15 @@ class ConstantApp:
 class Rerender(Collector):
     """On every collect: the families of each snapshot, then the live registry."""
 
-    def __init__(self, exporter: Exporter, snapshots: Sequence[Snapshot]) -> None:
+    def __init__(
+        self, exporter: Exporter, snapshots: Sequence[tuple[Source[Any], Snapshot]]
+    ) -> None:
         self._exporter = exporter
         self._snapshots = snapshots
 
     def collect(self) -> Iterable[Metric]:
-        for snapshot in self._snapshots:
-            yield from snapshot.families()
+        for source, snapshot in self._snapshots:
+            yield from source.families(snapshot)
         yield from self._exporter.registry.collect()
 
 
@@ -86,7 +90,7 @@ async def _serve(settings: Settings, text: bytes, gzipped: bytes) -> None:
         if not await exporter.poller.poll_all_once():
             raise SystemExit("baseline_server: a poll of the simulator failed")
         # the store keeps only renderings, so poll once more for the snapshots themselves
-        snapshots = [await target.source.poll() for target in exporter.poller.targets]
+        snapshots = [(t.source, await t.source.poll()) for t in exporter.poller.targets]
         registry = CollectorRegistry()
         add_standard_collectors(registry)  # the exporter keeps these apart from its registry
         registry.register(Rerender(exporter, snapshots))
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gzip", type=Path, required=True, help="constant gzip body")
     parser.add_argument("flags", nargs="*", help="the exporter's flags, after --")
     args = parser.parse_args(argv)
-    settings = Settings.from_sources(args.flags, os.environ)
+    settings = Settings.from_sources(args.flags, os.environ, SOURCES)
     configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets))
     anyio.run(_serve, settings, args.text.read_bytes(), args.gzip.read_bytes())
 

@@ -27,23 +27,27 @@ from bench.worlds import SEED
 from exporter.config.settings import Settings
 from exporter.exposition.render import render_chunk
 from exporter.simulator import FakeClock
-from exporter.simulator.fault_effects import encode_json
-from exporter.simulator.livekit_encoding import encode_details, encode_list_item, livekit_style
-from exporter.simulator.livekit_world import LiveKitWorld
-from exporter.simulator.livepeer_encoding import encode_session, livepeer_floats
-from exporter.simulator.livepeer_world import LivepeerWorld
-from exporter.sources.livekit.metrics import LiveKitSnapshot
-from exporter.sources.livekit.metrics import build_snapshot as build_livekit
+from exporter.simulator.http.fault_effects import encode_json
+from exporter.simulator.livekit.encoding import encode_details, encode_list_item, livekit_style
+from exporter.simulator.livekit.world import LiveKitWorld
+from exporter.simulator.livepeer.encoding import encode_session, livepeer_floats
+from exporter.simulator.livepeer.world import LivepeerWorld
+from exporter.sources.livekit.metrics import families as livekit_families
+from exporter.sources.livekit.settings import LiveKitSettings
+from exporter.sources.livekit.snapshot import LiveKitSnapshot
+from exporter.sources.livekit.snapshot import build_snapshot as build_livekit
 from exporter.sources.livekit.wire import (
     ListedSession,
     SessionDetails,
     parse_details,
     parse_sessions,
 )
-from exporter.sources.livepeer.metrics import LivepeerSnapshot
-from exporter.sources.livepeer.snapshot import Windows
+from exporter.sources.livepeer.metrics import families as livepeer_families
+from exporter.sources.livepeer.settings import LivepeerSettings
+from exporter.sources.livepeer.snapshot import LivepeerSnapshot, Windows
 from exporter.sources.livepeer.snapshot import build_snapshot as build_livepeer
 from exporter.sources.livepeer.wire import LivepeerSession, parse_page
+from exporter.sources.registry import SOURCES
 from exporter.sources.upstream import decode_json
 
 __all__ = ["run"]
@@ -133,11 +137,11 @@ def _spread(times: Sequence[float]) -> str:
 
 
 def run() -> list[Result]:
-    defaults = Settings.from_sources(["--demo"], {})  # demo: defaults need no credentials
+    defaults = Settings.from_sources(["--demo"], {}, SOURCES)  # demo: defaults need no credentials
     windows = Windows(
-        active_window=defaults.livepeer.active_window,
-        recording_lookback=defaults.livepeer.recording_lookback,
-        max_sessions=defaults.livepeer.max_sessions,
+        active_window=defaults.of(LivepeerSettings).active_window,
+        recording_lookback=defaults.of(LivepeerSettings).recording_lookback,
+        max_sessions=defaults.of(LivepeerSettings).max_sessions,
     )
     livekit_pages, details_bodies = livekit_payloads()
     livepeer_pages, now = livepeer_payloads()
@@ -149,24 +153,24 @@ def run() -> list[Result]:
     details = {view.session.session_id: sample for view in listed.shown}
 
     lk_cpu, lk_times, lk = cpu(
-        lambda: livekit_poll(livekit_pages, details, defaults.livekit.max_sessions)
+        lambda: livekit_poll(livekit_pages, details, defaults.of(LiveKitSettings).max_sessions)
     )
     lp_cpu, lp_times, lp = cpu(lambda: livepeer_poll(livepeer_pages, now, windows))
     decoded = sum(len(parse_page(body).sessions) for body in livepeer_pages)
     assert decoded == SESSIONS, f"{decoded} Livepeer sessions decoded, expected {SESSIONS}"
     assert lk.sessions == listed.sessions
-    assert len(lk.shown) == defaults.livekit.max_sessions
+    assert len(lk.shown) == defaults.of(LiveKitSettings).max_sessions
     assert lp.active_count >= 0.98 * SESSIONS, f"only {lp.active_count} active Livepeer sessions"
 
-    lk_render, _, lk_chunk = cpu(lambda: render_chunk(lk.families()), runs=3)
-    lp_render, _, lp_chunk = cpu(lambda: render_chunk(lp.families()), runs=3)
+    lk_render, _, lk_chunk = cpu(lambda: render_chunk(livekit_families(lk)), runs=3)
+    lp_render, _, lp_chunk = cpu(lambda: render_chunk(livepeer_families(lp)), runs=3)
     details_cpu, _, parsed = cpu(
         lambda: [parse_details(decode_json(b, "session_details")) for b in details_bodies],
         runs=3,
     )
     assert len(parsed) == DETAILS_BODIES
     mb = sum(map(len, livekit_pages)) / 1e6, sum(map(len, livepeer_pages)) / 1e6
-    cap = defaults.livekit.max_sessions
+    cap = defaults.of(LiveKitSettings).max_sessions
     return [
         Result(
             GROUP,

@@ -29,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.results import Result
 from bench.worlds import BUDGET, SEED
 from exporter.simulator import Fault, SimulatorConfig
-from exporter.simulator.livekit_model import livekit_room_name
-from exporter.sources.livekit.client import DETAILS_CONCURRENCY
+from exporter.simulator.livekit.model import livekit_room_name
+from exporter.sources.livekit.source import DETAILS_CONCURRENCY
 from tests.support.processes import ROOT, clean_env, running_simulator, simulator_env
 
 __all__ = ["run"]

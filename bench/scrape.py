@@ -36,7 +36,8 @@ from prometheus_client import CollectorRegistry
 from bench.results import Result, fmt_ms, median, percentile
 from bench.worlds import LOADED_ARGS, SESSIONS, count_sessions, loaded_config
 from exporter.app import add_standard_collectors
-from exporter.exposition.render import Exposition, Format
+from exporter.exposition.render import Format
+from exporter.exposition.scrape import Exposition
 from exporter.exposition.self_metrics import SelfMetrics
 from tests.support.processes import (
     ROOT,

@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 import httpx
@@ -22,24 +22,18 @@ from structlog.typing import FilteringBoundLogger
 from exporter import __version__
 from exporter.clock import Clock, SystemClock
 from exporter.config.settings import Settings
-from exporter.demo import demo_config, demo_settings
-from exporter.exposition.render import Exposition
+from exporter.exposition.scrape import Exposition
 from exporter.exposition.self_metrics import SelfMetrics
 from exporter.exposition.store import Store
 from exporter.logs import Redactor, get_logger
 from exporter.poller import Poller, Target
-from exporter.simulator import SimulatorEndpoints, run_simulator
 from exporter.sources.base import SourceSpec, TargetContext
-from exporter.sources.livekit.client import SPEC as LIVEKIT
-from exporter.sources.livepeer.client import SPEC as LIVEPEER
+from exporter.sources.registry import SOURCES
 from exporter.sources.upstream import UpstreamClient
 from exporter.web.app import App
 from exporter.web.server import bind, bound_url, serve
 
-__all__ = ["SOURCES", "Exporter", "build_exporter", "run"]
-
-SOURCES: tuple[SourceSpec, ...] = (LIVEKIT, LIVEPEER)
-"""Every source this build can poll; one is started per configured target."""
+__all__ = ["Exporter", "build_exporter", "run"]
 
 USER_AGENT = f"livesession-exporter/{__version__}"
 
@@ -62,7 +56,7 @@ async def build_exporter(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    specs: Sequence[SourceSpec] = SOURCES,
+    specs: Sequence[SourceSpec[Any]] = SOURCES,
     registry: CollectorRegistry | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Exporter]:
@@ -83,7 +77,8 @@ async def build_exporter(
     targets: list[Target] = []
     async with AsyncExitStack() as stack:
         for spec in specs:
-            name = spec.target(settings)
+            options = settings.sources.get(spec.kind)
+            name = None if options is None else options.target
             if name is None:
                 continue
             telemetry = metrics.target(spec.kind, name)
@@ -101,7 +96,7 @@ async def build_exporter(
                 telemetry=telemetry,
                 log=log.bind(source=spec.kind, target=name),
             )
-            source = spec.build(settings, context)
+            source = spec.build(options, context)
             deadline = max(source.interval, settings.poll_timeout)
             targets.append(Target(source, telemetry, deadline))
         poller = Poller(targets, store, clock, log)
@@ -128,7 +123,7 @@ async def run(
     settings: Settings,
     *,
     stdout: BinaryIO | None = None,
-    specs: Sequence[SourceSpec] = SOURCES,
+    specs: Sequence[SourceSpec[Any]] = SOURCES,
     redactor: Redactor | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (exit 0), or poll once for ``--once`` (exit 0 or 1).
@@ -137,20 +132,18 @@ async def run(
     """
     if not settings.demo:
         return await _run(settings, stdout, specs)
+    # imported here: the simulator is thousands of lines a real deployment never runs
+    from exporter.demo import start_simulator
+
     log = get_logger()
     log.info("demo_mode", note="polling the built-in simulator on loopback; no real API is used")
     try:
         async with anyio.create_task_group() as tg:
-            endpoints: SimulatorEndpoints = await tg.start(run_simulator, demo_config())
+            demo = await start_simulator(tg, settings)
             if redactor is not None:
-                redactor.add(endpoints.livekit_api_secret)
-                redactor.add(endpoints.livepeer_api_key)
-            log.info(
-                "demo_simulator_started",
-                livekit_url=endpoints.livekit_url,
-                livepeer_url=endpoints.livepeer_url,
-            )
-            code = await _run(demo_settings(settings, endpoints), stdout, specs)
+                for secret in demo.secrets:
+                    redactor.add(secret)
+            code = await _run(demo, stdout, specs)
             tg.cancel_scope.cancel()
     except ExceptionGroup as group:
         # the simulator's task group wraps what _run raised (a listen address in use, say);
@@ -161,7 +154,9 @@ async def run(
     return code
 
 
-async def _run(settings: Settings, stdout: BinaryIO | None, specs: Sequence[SourceSpec]) -> int:
+async def _run(
+    settings: Settings, stdout: BinaryIO | None, specs: Sequence[SourceSpec[Any]]
+) -> int:
     log = get_logger()
     async with build_exporter(settings, specs=specs) as exporter:
         if settings.once:

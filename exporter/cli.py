@@ -1,7 +1,7 @@
 """Command-line entry point: parse settings, configure logging, run, map outcomes to exit codes.
 
-Exit codes (interface.md): 0 clean shutdown or ``--once`` success; 1 ``--once`` failure or an
-unrecoverable runtime error; 2 invalid configuration or usage.
+Exit codes (README, "Exit codes"): 0 clean shutdown or ``--once`` success; 1 ``--once``
+failure or an unrecoverable runtime error; 2 invalid configuration or usage.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import anyio
 
 from exporter import __version__
-from exporter.app import SOURCES, run
+from exporter.app import run
 from exporter.config.flags import help_text
 from exporter.config.settings import Settings
 from exporter.errors import ConfigError
 from exporter.logs import Redactor, configure_logging, get_logger
 from exporter.sources.base import SourceSpec
+from exporter.sources.registry import SOURCES, all_flags, secret_envs
 
 __all__ = ["main"]
 
@@ -30,19 +32,19 @@ def main(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     *,
-    specs: Sequence[SourceSpec] = SOURCES,
+    specs: Sequence[SourceSpec[Any]] = SOURCES,
 ) -> int:
     """Run the exporter; returns the process exit status. ``specs`` is for test harnesses."""
     args = list(sys.argv[1:] if argv is None else argv)
     environ = os.environ if env is None else env
     if "--help" in args or "-h" in args:
-        sys.stdout.write(help_text(PROG))
+        sys.stdout.write(help_text(PROG, all_flags(specs), secret_envs(specs)))
         return 0
     if "--version" in args:
         sys.stdout.write(f"{PROG} {__version__}\n")
         return 0
     try:
-        settings = Settings.from_sources(args, environ)
+        settings = Settings.from_sources(args, environ, specs)
     except ConfigError as exc:
         sys.stderr.write(f"{PROG}: invalid configuration:\n")
         sys.stderr.writelines(f"  {problem}\n" for problem in exc.problems)

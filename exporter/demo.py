@@ -3,6 +3,7 @@
 A first look at the product must work without an account or network access. The simulator
 (:mod:`exporter.simulator`) serves both APIs on free loopback ports with credentials generated
 for this run; the exporter then polls it like the real thing, through the same code paths.
+This module is imported only when ``--demo`` is given, and with it the simulator.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from exporter.config.settings import LiveKitCredentials, Secret, Settings
-from exporter.simulator import SimulatorConfig, SimulatorEndpoints
+import anyio.abc
 
-__all__ = ["DEMO_REQUESTS_PER_MINUTE", "demo_config", "demo_settings"]
+from exporter.config.secrets import Secret
+from exporter.config.settings import Settings
+from exporter.logs import get_logger
+from exporter.simulator import SimulatorConfig, SimulatorEndpoints, run_simulator
+from exporter.sources.livekit.settings import LiveKitCredentials, LiveKitSettings
+from exporter.sources.livekit.source import KIND as LIVEKIT
+from exporter.sources.livepeer.settings import LivepeerSettings
+from exporter.sources.livepeer.source import KIND as LIVEPEER
+
+__all__ = ["DEMO_REQUESTS_PER_MINUTE", "demo_config", "demo_settings", "start_simulator"]
 
 DEMO_REQUESTS_PER_MINUTE: Final = 1000
 """The simulator's quota is ours alone, so refresh every session's details on every poll."""
@@ -24,20 +33,36 @@ def demo_config() -> SimulatorConfig:
     return SimulatorConfig(seed=2026, livekit_sessions=25, livepeer_sessions=25)
 
 
+async def start_simulator(tg: anyio.abc.TaskGroup, settings: Settings) -> Settings:
+    """Start the simulator in ``tg``; returns ``settings`` pointed at it."""
+    endpoints: SimulatorEndpoints = await tg.start(run_simulator, demo_config())
+    get_logger().info(
+        "demo_simulator_started",
+        livekit_url=endpoints.livekit_url,
+        livepeer_url=endpoints.livepeer_url,
+    )
+    return demo_settings(settings, endpoints)
+
+
 def demo_settings(settings: Settings, endpoints: SimulatorEndpoints) -> Settings:
     """``settings`` with both sources pointed at the running simulator."""
+    livekit = settings.of(LiveKitSettings)
+    livepeer = settings.of(LivepeerSettings)
     credentials = LiveKitCredentials(
         project_id=endpoints.livekit_project_id,
         api_key=endpoints.livekit_api_key,
         api_secret=Secret(endpoints.livekit_api_secret),
     )
-    livekit = replace(
-        settings.livekit,
-        credentials=credentials,
-        url=endpoints.livekit_url,
-        requests_per_minute=max(settings.livekit.requests_per_minute, DEMO_REQUESTS_PER_MINUTE),
-    )
-    livepeer = replace(
-        settings.livepeer, api_key=Secret(endpoints.livepeer_api_key), url=endpoints.livepeer_url
-    )
-    return replace(settings, livekit=livekit, livepeer=livepeer)
+    sources = {
+        **settings.sources,
+        LIVEKIT: replace(
+            livekit,
+            credentials=credentials,
+            url=endpoints.livekit_url,
+            requests_per_minute=max(livekit.requests_per_minute, DEMO_REQUESTS_PER_MINUTE),
+        ),
+        LIVEPEER: replace(
+            livepeer, api_key=Secret(endpoints.livepeer_api_key), url=endpoints.livepeer_url
+        ),
+    }
+    return replace(settings, sources=sources)

@@ -42,7 +42,7 @@ Reason = Literal[
     "internal",
 ]
 REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
-"""Every value of the ``reason`` label of ``poll_errors_total``, in the contract's order."""
+"""Every value of the ``reason`` label of ``poll_errors_total``, in the README's order."""
 
 
 class ExporterError(Exception):

@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import anyio
 from structlog.typing import FilteringBoundLogger
@@ -53,7 +53,7 @@ class Backoff:
 class Target:
     """A source with the telemetry and deadline its loop uses."""
 
-    source: Source
+    source: Source[Any]
     telemetry: TargetTelemetry
     deadline: float
     """Longest a whole poll may take before it is abandoned as a timeout."""
@@ -74,14 +74,12 @@ class Poller:
         log: FilteringBoundLogger,
         *,
         rand: Callable[[], float] = random.random,
-        render: Callable[[Snapshot], Chunk] | None = None,
     ) -> None:
         self._targets = tuple(targets)
         self._store = store
         self._clock = clock
         self._log = log
         self._rand = rand
-        self._render = render or (lambda snapshot: render_chunk(snapshot.families()))
         # one render at a time: targets polled together would otherwise hold their rendering
         # buffers at once, and the threads share one core's worth of GIL anyway
         self._rendering = anyio.CapacityLimiter(1)
@@ -142,7 +140,9 @@ class Poller:
         reason: Reason
         try:
             snapshot = await self._bounded(source, target.deadline)
-            chunk = await anyio.to_thread.run_sync(self._render, snapshot, limiter=self._rendering)
+            chunk = await anyio.to_thread.run_sync(
+                _render, source, snapshot, limiter=self._rendering
+            )
         except SourceError as exc:
             error, reason = _detached(exc), exc.reason
         except _DeadlineExceeded:
@@ -176,7 +176,7 @@ class Poller:
         )
         return error
 
-    async def _bounded(self, source: Source, deadline: float) -> Snapshot:
+    async def _bounded(self, source: Source[Any], deadline: float) -> Snapshot:
         """``source.poll()`` cancelled after ``deadline`` seconds of the injected clock."""
         outcome: list[Snapshot | Exception] = []
         async with anyio.create_task_group() as tg:
@@ -200,6 +200,11 @@ class Poller:
             finally:
                 del result
         return result
+
+
+def _render(source: Source[Any], snapshot: Snapshot) -> Chunk:
+    """The snapshot's families encoded once; CPU-bound, so run in a worker thread."""
+    return render_chunk(source.families(snapshot))
 
 
 def _detached(error: SourceError) -> SourceError:

@@ -1,11 +1,11 @@
-"""Go/Prometheus duration strings (``500ms``, ``30s``, ``1h30m``) to seconds and back."""
+"""Go/Prometheus duration strings (``500ms``, ``30s``, ``1h30m``) to seconds."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["parse_duration"]
 
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _TERM: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -27,18 +27,3 @@ def parse_duration(text: str) -> float:
     if pos != len(text) or not text:
         raise ValueError(f"invalid duration {text!r}: use forms like 500ms, 30s, 5m, 1h30m")
     return total
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest readable duration string, for help texts and the landing page."""
-    if seconds == 0:
-        return "0s"
-    if seconds < 1:
-        return f"{round(seconds * 1000)}ms"
-    parts = []
-    rest = round(seconds)
-    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return "".join(parts)

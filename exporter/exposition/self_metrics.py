@@ -1,4 +1,4 @@
-"""The exporter's self-metrics (metrics.md, "Exporter self-metrics"), kept in a registry.
+"""The exporter's self-metrics (README, "Exporter self-metrics"), kept in a registry.
 
 These change on every request and poll, so they are the small "live" part of a scrape,
 rendered by prometheus-client each time; the bulky data series are cached elsewhere.
@@ -20,13 +20,12 @@ from prometheus_client import (
 from exporter import __version__
 from exporter.errors import REASONS, Reason
 
-__all__ = ["Endpoint", "SelfMetrics", "TargetTelemetry"]
+__all__ = ["SelfMetrics", "TargetTelemetry"]
 
 # prometheus-client's *_created series would double the self-metric series and change on every
-# restart; nothing reads them, and the contract lists none. The switch is process-wide.
+# restart; nothing reads them, and the README's table lists none. The switch is process-wide.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
-Endpoint = Literal["list_sessions", "session_details"]
 SKIP_REASONS: Final = ("invalid", "duplicate")
 _LATENCY_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 _ST: Final = ("source", "target")
@@ -132,7 +131,7 @@ class TargetTelemetry:
         for skip in SKIP_REASONS:
             metrics.skipped.labels(*labels, skip)
 
-    def request(self, endpoint: Endpoint, code: str, seconds: float) -> None:
+    def request(self, endpoint: str, code: str, seconds: float) -> None:
         """One upstream HTTP request finished (``code`` = status, or ``error``)."""
         self._m.changes += 1
         self._m.requests.labels(self.source, self.target, endpoint, code).inc()

@@ -9,12 +9,9 @@ old snapshot or the new one, never a mix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from exporter.errors import Reason
-
-if TYPE_CHECKING:
-    from exporter.exposition.render import Chunk
+from exporter.exposition.render import Chunk
 
 __all__ = ["Published", "Store", "TargetStatus"]
 

@@ -1,10 +1,17 @@
 """A faithful simulator of LiveKit's Cloud Analytics API and Livepeer Studio's sessions API.
 
 Neither upstream is reachable from where the exporter is built and tested, so this package
-plays both, quirks included (``../shared/spec/upstream-apis.md``): one seeded world of rooms
-and streams that evolves with an injectable clock, served over real HTTP, with switchable
-faults and a log of every request. ``--demo``, the integration and end-to-end tests and the
-benchmarks all run against it.
+plays both, quirks included (the README's "The simulator" section lists them): one seeded
+world of rooms and streams that evolves with an injectable clock, served over real HTTP,
+with switchable faults and a log of every request. ``--demo``, the integration and
+end-to-end tests and the benchmarks all run against it.
+
+Layout: :mod:`.simulator` composes both servers, :mod:`.config` describes a run and
+``__main__`` serves one from the command line; :mod:`.http` holds the HTTP machinery both
+fake APIs share (request prelude, request log, faults, credential checks);
+:mod:`.livekit` and :mod:`.livepeer` hold one API each, with the same module per role
+(``model``, ``truth``, ``world``, ``encoding``, ``app``); :mod:`.common` holds what both
+worlds are built from (seeded randomness, slot cycles, sorted index, fake clock).
 
 Start it inside a task group::
 
@@ -15,14 +22,14 @@ or build a :class:`Simulator` to reach the world, the faults and the log from a 
 
 from __future__ import annotations
 
-from .clock import FakeClock
+from .common.clock import FakeClock
 from .config import SimulatorConfig, SimulatorEndpoints
-from .faults import ENDPOINTS, Fault, FaultAction, FaultBoard, parse_fault_spec
-from .livekit_model import Connection, LiveKitSessionPlan, ParticipantPlan
-from .livekit_truth import LiveKitSessionTruth, ParticipantTruth, PublishedSources
-from .livepeer_model import HealthEpisode, LivepeerSessionPlan, Profile, StreamPlan
-from .livepeer_truth import ABSENT, LivepeerSessionTruth
-from .requestlog import RecordedRequest, RequestLog
+from .http.faults import ENDPOINTS, Fault, FaultAction, FaultBoard, parse_fault_spec
+from .http.requestlog import RecordedRequest, RequestLog
+from .livekit.model import Connection, LiveKitSessionPlan, ParticipantPlan
+from .livekit.truth import LiveKitSessionTruth, ParticipantTruth, PublishedSources
+from .livepeer.model import HealthEpisode, LivepeerSessionPlan, Profile, StreamPlan
+from .livepeer.truth import ABSENT, LivepeerSessionTruth
 from .simulator import Simulator, run_simulator
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import TextIO
 import anyio
 
 from .config import SimulatorConfig, SimulatorEndpoints
-from .faults import FAULT_SYNTAX, Fault, parse_fault_spec
+from .http.faults import FAULT_SYNTAX, Fault, parse_fault_spec
 from .simulator import run_simulator
 
 __all__ = ["build_parser", "config_from_args", "format_endpoints", "main"]
@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--livekit-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--livepeer-port", type=int, default=0, help="default: a free port")
     parser.add_argument(
-        "--snake-case", action="store_true", help="LiveKit keys in snake_case, as old docs showed"
+        "--snake-case",
+        action="store_true",
+        dest="livekit_snake_case",
+        help="LiveKit keys in snake_case, as old docs showed",
     )
     parser.add_argument(
         "--fault",
@@ -63,24 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
     """The configuration for ``argv``; exits 2 with a message on bad arguments."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # every option but --fault is named after the configuration field it sets
+    options = vars(parser.parse_args(argv))
     faults: list[tuple[str, Fault]] = []
-    for spec in args.fault:
+    for spec in options.pop("fault"):
         try:
             faults.append(parse_fault_spec(spec))
         except ValueError as exc:
             parser.error(f"--fault: {exc}")
     try:
-        return SimulatorConfig(
-            seed=args.seed,
-            livekit_sessions=args.livekit_sessions,
-            livepeer_sessions=args.livepeer_sessions,
-            host=args.host,
-            livekit_port=args.livekit_port,
-            livepeer_port=args.livepeer_port,
-            faults=tuple(faults),
-            livekit_snake_case=args.snake_case,
-        )
+        return SimulatorConfig(**options, faults=tuple(faults))
     except ValueError as exc:
         parser.error(str(exc))
 

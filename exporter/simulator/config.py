@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .faults import Fault
+from .http.faults import Fault
 
 __all__ = ["Credentials", "SimulatorConfig", "SimulatorEndpoints", "make_credentials"]
 

@@ -1,6 +1,6 @@
 """The simulator as one object: the world, the faults, the request log and both servers.
 
-Tests build a :class:`Simulator` (usually with a :class:`~.clock.FakeClock`), start it with
+Tests build a :class:`Simulator` (usually with a :class:`~.common.clock.FakeClock`), start it with
 ``endpoints = await task_group.start(sim.run)``, then read the ground truth
 (``sim.livekit.active_sessions()``, ``sim.livepeer.sessions()``), add sessions, flip faults
 (``sim.faults.set("livekit.list", Fault(status=503))``) and inspect ``sim.log`` while the
@@ -17,14 +17,15 @@ import anyio.abc
 from exporter.config.values import ListenAddress
 from exporter.web.server import bind, bound_url, serve
 
-from .asgi import Stopping
 from .config import SimulatorConfig, SimulatorEndpoints, make_credentials
-from .faults import FaultBoard
-from .livekit_app import LiveKitApp
-from .livekit_world import LiveKitWorld
-from .livepeer_app import LivepeerApp
-from .livepeer_world import LivepeerWorld
-from .requestlog import RequestLog
+from .http.asgi import Stopping
+from .http.fake_api import AppContext
+from .http.faults import FaultBoard
+from .http.requestlog import RequestLog
+from .livekit.app import LiveKitApp
+from .livekit.world import LiveKitWorld
+from .livepeer.app import LivepeerApp
+from .livepeer.world import LivepeerWorld
 
 __all__ = ["Simulator", "run_simulator"]
 
@@ -51,31 +52,9 @@ class Simulator:
         self.faults = FaultBoard(config.faults)
         self.log = RequestLog(config.request_log_size)
         self._stopping = Stopping()
-        creds = self.credentials
-        self.livekit_app = LiveKitApp(
-            world=self.livekit,
-            seed=config.seed,
-            project_id=creds.livekit_project_id,
-            api_key=creds.livekit_api_key,
-            api_secret=creds.livekit_api_secret,
-            clock=config.clock,
-            faults=self.faults,
-            log=self.log,
-            stopping=self._stopping,
-            snake_case=config.livekit_snake_case,
-            leeway=config.token_leeway,
-        )
-        self.livepeer_app = LivepeerApp(
-            world=self.livepeer,
-            seed=config.seed,
-            api_key=creds.livepeer_api_key,
-            cors_api_key=creds.livepeer_cors_api_key,
-            clock=config.clock,
-            faults=self.faults,
-            log=self.log,
-            stopping=self._stopping,
-            link_origin=config.livepeer_link_origin,
-        )
+        context = AppContext(config.clock, self.faults, self.log, self._stopping)
+        self.livekit_app = LiveKitApp(context, self.livekit, config, self.credentials)
+        self.livepeer_app = LivepeerApp(context, self.livepeer, config, self.credentials)
         self.endpoints: SimulatorEndpoints | None = None
         """Set once :meth:`run` has both servers accepting requests."""
 

@@ -1,11 +1,6 @@
 """Upstream sources: each polls one API for one target and returns an immutable Snapshot.
 
-The protocol a source implements is in :mod:`exporter.sources.base`; the composition root
-(:mod:`exporter.app`) lists the sources it builds in ``SOURCES``.
+The protocol a source implements is in :mod:`exporter.sources.base`; each source is a package
+(``livekit/``, ``livepeer/``) with the same module names for the same roles, and
+:mod:`exporter.sources.registry` lists them.
 """
-
-from __future__ import annotations
-
-from exporter.sources.base import SourceSpec
-
-__all__ = ["SourceSpec"]

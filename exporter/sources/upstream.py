@@ -1,9 +1,11 @@
-"""HTTP to an upstream API: one instrumented GET, a capped body, errors typed by status.
+"""HTTP to an upstream API: instrumented GETs, capped bodies, errors typed by status.
 
-Every request a source makes goes through :class:`UpstreamClient`, so each one is counted in
-``api_requests_total`` and timed in ``api_request_duration_seconds`` whatever its outcome, the
-body is cut off at :data:`MAX_BODY_BYTES` while it streams (an endless body costs one poll and
-bounded memory), and transport failures become :class:`~exporter.errors.SourceError`.
+Every request a source makes goes through :class:`UpstreamClient`, so each HTTP attempt (a
+GET that an auth flow retries after a 401 makes two) is counted in ``api_requests_total`` and
+timed in ``api_request_duration_seconds``, from sending its request to the end of reading its
+body, whatever its outcome; an attempt that gets no response counts as ``code="error"``.
+Bodies are cut off at :data:`MAX_BODY_BYTES` while they stream (an endless body costs one poll
+and bounded memory), and transport failures become :class:`~exporter.errors.SourceError`.
 Messages name the endpoint and status only: bodies may echo credentials.
 """
 
@@ -11,19 +13,19 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import httpx
 import msgspec
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, SourceError, UpstreamError
-from exporter.exposition.self_metrics import Endpoint, TargetTelemetry
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_RETRY_AFTER",
+    "RequestRecorder",
     "Response",
     "UpstreamClient",
     "decode_json",
@@ -35,6 +37,15 @@ MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 """Largest upstream body read; 10,000 sessions of either API fit in well under a third."""
 MAX_RETRY_AFTER: Final = 600.0
 """Longest ``Retry-After`` honoured, so one odd header cannot silence a target for days."""
+_CALL: Final = "livesession_exporter.call"
+"""The request extension that ties each attempt to its :class:`_Call`."""
+
+
+class RequestRecorder(Protocol):
+    """Where each request is counted and timed (a target's self-metrics)."""
+
+    def request(self, endpoint: str, code: str, seconds: float) -> None:
+        """One upstream HTTP request finished (``code`` = status, or ``error``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,38 +57,58 @@ class Response:
     body: bytes
 
 
+class _Call:
+    """One GET: the attempt in flight, and the body of the last one that answered."""
+
+    __slots__ = ("body", "endpoint", "started")
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+        self.started: float | None = None
+        """When the attempt in flight was sent; None between attempts."""
+        self.body = b""
+
+
 class UpstreamClient:
-    """GETs against one upstream for one target, on a long-lived ``httpx.AsyncClient``."""
+    """GETs against one upstream for one target, on a long-lived ``httpx.AsyncClient``.
+
+    It adds two event hooks to the client, which see every attempt of a GET: one notes when
+    its request is sent, the other reads its body (within the cap) as soon as it answers and
+    records it. So a retry inside httpx (an ``httpx.Auth`` flow's) is counted like any other
+    attempt, and the body it throws away is read within the cap too.
+    """
 
     def __init__(
         self,
         client: httpx.AsyncClient,
-        telemetry: TargetTelemetry,
+        telemetry: RequestRecorder,
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
-        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._client = client
         self._telemetry = telemetry
         self._max = max_body_bytes
-        self._timer = timer
+        hooks = client.event_hooks
+        client.event_hooks = {
+            "request": [*hooks.get("request", []), self._sending],
+            "response": [*hooks.get("response", []), self._answered],
+        }
 
     async def get(
         self,
-        endpoint: Endpoint,
+        endpoint: str,
         url: httpx.URL | str,
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | None = None,
     ) -> Response:
         """Send one GET and read its body; raise UpstreamError/PayloadError on failure."""
-        started = self._timer()
-        code = "error"
+        call = _Call(endpoint)
         try:
-            async with self._client.stream("GET", url, params=params, headers=headers) as resp:
-                code = str(resp.status_code)
-                body = await self._read(resp, endpoint)
-                return Response(resp.status_code, resp.headers, body)
+            resp = await self._client.get(
+                url, params=params, headers=headers, auth=auth, extensions={_CALL: call}
+            )
         except httpx.TimeoutException:
             raise UpstreamError(f"{endpoint}: request timed out", reason="timeout") from None
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
@@ -88,9 +119,32 @@ class UpstreamClient:
         except httpx.DecodingError:
             raise PayloadError(f"{endpoint}: undecodable content encoding") from None
         finally:
-            self._telemetry.request(endpoint, code, self._timer() - started)
+            self._finish(call, "error")  # an attempt that got no response, if any
+        return Response(resp.status_code, resp.headers, call.body)
 
-    async def _read(self, resp: httpx.Response, endpoint: Endpoint) -> bytes:
+    async def _sending(self, request: httpx.Request) -> None:
+        call = request.extensions.get(_CALL)
+        if isinstance(call, _Call):
+            call.started = time.perf_counter()
+
+    async def _answered(self, resp: httpx.Response) -> None:
+        """Read the body of an attempt that answered, then hand httpx an empty stream in its
+        place: httpx reads the body of a response an auth flow retries, and must not decode
+        it a second time, nor without the cap."""
+        call = resp.request.extensions.get(_CALL)
+        if not isinstance(call, _Call):
+            return
+        reader = httpx.Response(
+            resp.status_code, headers=resp.headers, stream=resp.stream, request=resp.request
+        )
+        resp.stream = httpx.ByteStream(b"")
+        try:
+            call.body = await self._read(reader, call.endpoint)
+        finally:
+            await reader.aclose()
+            self._finish(call, str(resp.status_code))
+
+    async def _read(self, resp: httpx.Response, endpoint: str) -> bytes:
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max:
             raise PayloadError(f"{endpoint}: body of {declared} bytes is over the {self._max} cap")
@@ -103,8 +157,13 @@ class UpstreamClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _finish(self, call: _Call, code: str) -> None:
+        if call.started is not None:
+            self._telemetry.request(call.endpoint, code, time.perf_counter() - call.started)
+            call.started = None
 
-def error_for_status(resp: Response, endpoint: Endpoint, now: float) -> SourceError | None:
+
+def error_for_status(resp: Response, endpoint: str, now: float) -> SourceError | None:
     """The typed error for a non-2xx status, or None; ``now`` is wall time for HTTP dates."""
     status = resp.status
     if 200 <= status < 300:
@@ -138,7 +197,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def decode_json(body: bytes, endpoint: Endpoint) -> object:
+def decode_json(body: bytes, endpoint: str) -> object:
     """Parse a JSON body into plain Python values, or raise PayloadError."""
     try:
         return msgspec.json.decode(body)

@@ -6,57 +6,23 @@ more than pick cached pieces and send them. A scrape never waits for a poll.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Final
 
-from exporter import __version__
 from exporter.clock import Clock
-from exporter.exposition.render import CONTENT_TYPES, Exposition, Format
-from exporter.exposition.store import Store, TargetStatus
+from exporter.exposition.render import CONTENT_TYPES
+from exporter.exposition.scrape import Exposition
+from exporter.exposition.store import Store
+from exporter.web.landing import landing_page
+from exporter.web.negotiation import accepts_gzip, negotiate
 from exporter.web.server import Receive, Scope, Send
 
-__all__ = ["App", "accepts_gzip", "negotiate"]
+__all__ = ["App"]
 
 _METHODS: Final = ("GET", "HEAD")
 _TEXT: Final = b"text/plain; charset=utf-8"
 Headers = list[tuple[bytes, bytes]]
-
-
-def _media_ranges(header: str) -> list[tuple[str, dict[str, str], float]]:
-    """Split an Accept-style header into (value, parameters, q) triples; junk q means 0."""
-    ranges = []
-    for item in header.split(","):
-        value, *raw_params = (part.strip() for part in item.split(";"))
-        params = {}
-        for raw in raw_params:
-            key, _, val = raw.partition("=")
-            params[key.strip().lower()] = val.strip().strip('"')
-        try:
-            q = float(params.get("q", "1"))
-        except ValueError:
-            q = 0.0
-        ranges.append((value.lower(), params, q))
-    return ranges
-
-
-def negotiate(accept: str) -> Format:
-    """OpenMetrics 1.0 when ``Accept`` prefers it (by q), else Prometheus text 0.0.4."""
-    openmetrics = text = 0.0
-    for value, params, q in _media_ranges(accept):
-        if value == "application/openmetrics-text" and params.get("version", "1.0.0") == "1.0.0":
-            openmetrics = max(openmetrics, q)
-        elif value in ("text/plain", "text/*", "*/*"):
-            text = max(text, q)
-    return "openmetrics" if openmetrics > 0 and openmetrics >= text else "text"
-
-
-def accepts_gzip(accept_encoding: str) -> bool:
-    """True when ``Accept-Encoding`` allows gzip (explicitly or by ``*``) with q > 0."""
-    coding = {value: q for value, _, q in _media_ranges(accept_encoding)}
-    return coding.get("gzip", coding.get("*", 0.0)) > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,47 +112,5 @@ class App:
         return _plain(503, f"waiting for the first poll of {names}\n")
 
     def _landing(self, _: dict[bytes, str]) -> _Reply:
-        page = _LANDING.format(
-            version=html.escape(__version__),
-            path=html.escape(self._telemetry_path, quote=True),
-            demo=_DEMO_BANNER if self._demo else "",
-            rows="\n".join(_row(status) for status in self._store.statuses()),
-        )
+        page = landing_page(self._telemetry_path, self._store.statuses(), demo=self._demo)
         return _Reply(200, [(b"content-type", b"text/html; charset=utf-8")], (page.encode(),))
-
-
-def _row(status: TargetStatus) -> str:
-    state = "pending" if not status.attempted else "up" if status.up else "failing"
-    success = (
-        "never"
-        if status.last_success is None
-        else datetime.fromtimestamp(status.last_success, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    )
-    cells = (
-        status.source,
-        status.target,
-        state,
-        success,
-        status.last_error or "",
-        "" if status.sessions is None else str(status.sessions),
-    )
-    return "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
-
-
-_DEMO_BANNER: Final = (
-    '<p class="demo"><strong>Demo mode:</strong> polling the built-in simulator of '
-    "LiveKit Cloud and Livepeer Studio on loopback; no real API is contacted.</p>"
-)
-_LANDING: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>livesession-exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}
-.demo{{background:#fff3cd;padding:.5em}}</style></head>
-<body><h1>livesession-exporter</h1><p>Version {version}</p>{demo}
-<p><a href="{path}">Metrics</a> &middot; <a href="/healthz">/healthz</a> &middot;
-<a href="/readyz">/readyz</a></p>
-<table><thead><tr><th>source</th><th>target</th><th>status</th><th>last success</th>
-<th>last error</th><th>active sessions</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table></body></html>
-"""

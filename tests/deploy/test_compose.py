@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 
-from exporter.config.flags import FLAGS
+from exporter.sources.registry import all_flags
 from tests.deploy.manifests import COMPOSE, JOB, ROOT, load_yaml, run
 from tests.support.tools import system_tool, venv_tool
+
+FLAGS = all_flags()
 
 COMPOSE_FILE = COMPOSE / "compose.yaml"
 PROMETHEUS_CONFIG = COMPOSE / "prometheus.yml"

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exporter.config.flags import FLAGS
+from exporter.sources.registry import all_flags
 from tests.deploy.manifests import (
     DOCKERFILE,
     ROOT,
@@ -24,6 +24,8 @@ from tests.deploy.manifests import (
 )
 from tests.support.processes import ExporterProcess, clean_env
 from tests.support.tools import venv_tool
+
+FLAGS = all_flags()
 
 VENV = "/opt/venv/bin"
 

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from exporter import __version__
-from exporter.config.flags import FLAGS
 from exporter.config.settings import Settings
+from exporter.sources.livekit.settings import LiveKitSettings
+from exporter.sources.livepeer.settings import LivepeerSettings
+from exporter.sources.registry import SOURCES, all_flags
 from tests.deploy.manifests import (
     APP_LABEL,
     JOB,
@@ -34,6 +36,8 @@ from tests.deploy.manifests import (
     run,
 )
 from tests.support.tools import venv_tool
+
+FLAGS = all_flags()
 
 IMAGE = f"ghcr.io/livesession-exporter/livesession-exporter:{__version__}"
 BASE_MIN_VERSION = "1.25"
@@ -292,14 +296,13 @@ def test_credentials_are_files_from_the_secret_named_by_file_variables(
     for key, value in example["stringData"].items():
         (tmp_path / key).write_text(f"{value}\n", encoding="utf-8")
     local = {name: value.replace(mount, str(tmp_path)) for name, value in env.items()}
-    settings = Settings.from_sources([], local)
-    assert settings.livekit.credentials is not None
-    assert (
-        settings.livekit.credentials.api_secret.reveal()
-        == (example["stringData"]["livekit-api-secret"])
-    )
-    assert settings.livepeer.api_key is not None
-    assert settings.livepeer.api_key.reveal() == example["stringData"]["livepeer-api-key"]
+    settings = Settings.from_sources([], local, SOURCES)
+    credentials = settings.of(LiveKitSettings).credentials
+    assert credentials is not None
+    assert credentials.api_secret.reveal() == example["stringData"]["livekit-api-secret"]
+    api_key = settings.of(LivepeerSettings).api_key
+    assert api_key is not None
+    assert api_key.reveal() == example["stringData"]["livepeer-api-key"]
 
 
 def test_sidecar_config_matches_the_base() -> None:

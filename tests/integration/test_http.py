@@ -16,7 +16,6 @@ from exporter.app import Exporter, build_exporter
 from exporter.config.settings import Settings
 from exporter.config.values import ListenAddress
 from exporter.errors import AuthError
-from exporter.web.app import accepts_gzip, negotiate
 from exporter.web.server import bind, bound_url, serve
 from tests.support.fakes import FakeClock, FakeSnapshot, FakeSource, hang, spec_for
 
@@ -46,11 +45,12 @@ class Served:
 async def served(
     source: FakeSource, argv: tuple[str, ...] = (), target: str = "t1"
 ) -> AsyncIterator[Served]:
-    settings = Settings.from_sources(list(argv), {"LIVEPEER_API_KEY": "k"})
     source.target = target
+    specs = [spec_for(source)]
+    settings = Settings.from_sources(list(argv), {}, specs)
     async with (
         build_exporter(
-            settings, clock=FakeClock(), specs=[spec_for(source)], registry=CollectorRegistry()
+            settings, clock=FakeClock(), specs=specs, registry=CollectorRegistry()
         ) as exporter,
         anyio.create_task_group() as tg,
     ):
@@ -59,35 +59,6 @@ async def served(
         async with httpx.AsyncClient(base_url=bound_url(sock), timeout=5) as client:
             yield Served(exporter, client, source)
         tg.cancel_scope.cancel()
-
-
-@pytest.mark.parametrize(
-    ("accept", "fmt"),
-    [
-        ("", "text"),
-        ("*/*", "text"),
-        ("text/plain", "text"),
-        (PROMETHEUS_2, "openmetrics"),
-        (PROMETHEUS_3, "openmetrics"),
-        ("application/openmetrics-text", "openmetrics"),
-        ("application/openmetrics-text;version=0.0.1", "text"),
-        ("application/openmetrics-text;q=0", "text"),
-        ("application/openmetrics-text;q=0.2,text/plain;q=0.9", "text"),
-        ("application/openmetrics-text;q=junk", "text"),
-    ],
-)
-def test_negotiation(accept: str, fmt: str) -> None:
-    """Accept picks OpenMetrics 1.0 only when it is preferred by q; text otherwise."""
-    assert negotiate(accept) == fmt
-
-
-@pytest.mark.parametrize(
-    ("header", "allowed"),
-    [("gzip", True), ("gzip, deflate, br", True), ("*", True), ("gzip;q=0", False), ("", False)],
-)
-def test_gzip_acceptance(header: str, allowed: bool) -> None:
-    """gzip is used when Accept-Encoding allows it with q > 0."""
-    assert accepts_gzip(header) is allowed
 
 
 async def test_metrics_text_openmetrics_and_gzip() -> None:

@@ -8,7 +8,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from exporter.app import add_standard_collectors
-from exporter.exposition.render import Exposition, render_chunk
+from exporter.exposition.render import render_chunk
+from exporter.exposition.scrape import Exposition
 from exporter.exposition.self_metrics import SelfMetrics
 from exporter.exposition.store import Published
 

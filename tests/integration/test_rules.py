@@ -16,7 +16,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config.durations import parse_duration
-from exporter.config.flags import FLAGS
+from exporter.sources.registry import all_flags
+
+FLAGS = all_flags()
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 PROMETHEUS: Final = ROOT / "deploy" / "prometheus"

@@ -14,13 +14,17 @@ import anyio
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
-from exporter.config.settings import Settings
+from exporter.config.secrets import Secret
 from exporter.errors import SourceError
-from exporter.sources.base import Snapshot, Source, SourceSpec, TargetContext
+from exporter.sources.base import Source, SourceSpec, TargetContext
 
 
 class FakeClock:
-    """Monotonic and wall time that move only when a test calls :meth:`advance`."""
+    """Monotonic and wall time that move only when a test calls :meth:`advance`.
+
+    Calling the clock returns its wall time, so the same clock can drive the simulator's world
+    (``SimulatorConfig(clock=...)``) and the exporter in step.
+    """
 
     def __init__(self, wall: float = 1_800_000_000.0) -> None:
         self._mono = 1000.0
@@ -32,6 +36,8 @@ class FakeClock:
 
     def time(self) -> float:
         return self._wall
+
+    __call__ = time
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -102,7 +108,7 @@ class FakeSource:
     polls: int = 0
     context: TargetContext | None = field(default=None, repr=False)
 
-    async def poll(self) -> Snapshot:
+    async def poll(self) -> FakeSnapshot:
         step = self.script[min(self.polls, len(self.script) - 1)]
         self.polls += 1
         await anyio.lowlevel.checkpoint()
@@ -112,15 +118,33 @@ class FakeSource:
             return await step()
         return step
 
+    def families(self, snapshot: FakeSnapshot) -> Iterable[Metric]:
+        return snapshot.families()
 
-def spec_for(source: FakeSource) -> SourceSpec:
-    """A source spec that plugs ``source`` into the composition root."""
 
-    def build(settings: Settings, context: TargetContext) -> Source:
+@dataclass(frozen=True)
+class FakeSettings:
+    """Settings of a fake source: configured, with the source's target."""
+
+    target: str
+    secrets: tuple[Secret, ...] = ()
+
+
+def spec_for(source: FakeSource) -> SourceSpec[FakeSettings]:
+    """A source spec, with no flags, that plugs ``source`` into the composition root."""
+
+    def build(settings: FakeSettings, context: TargetContext) -> Source[FakeSnapshot]:
         source.context = context
         return source
 
-    return SourceSpec(kind=source.kind, target=lambda settings: source.target, build=build)
+    return SourceSpec(
+        kind=source.kind,
+        flags=(),
+        secrets=(),
+        enable_hint="nothing to set",
+        parse=lambda resolver, reader: FakeSettings(source.target),
+        build=build,
+    )
 
 
 async def hang() -> FakeSnapshot:

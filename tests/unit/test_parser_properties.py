@@ -36,24 +36,24 @@ from exporter.exposition.render import render_chunk
 from exporter.exposition.self_metrics import SelfMetrics
 from exporter.logs import get_logger
 from exporter.simulator import LiveKitSessionTruth
-from exporter.simulator.livekit_encoding import (
+from exporter.simulator.livekit.encoding import (
     encode_details,
     encode_list_item,
     livekit_style,
     snake_case,
 )
-from exporter.simulator.livekit_world import LiveKitWorld
-from exporter.simulator.livepeer_encoding import encode_session, livepeer_floats
-from exporter.simulator.livepeer_world import LivepeerWorld
-from exporter.sources.base import Snapshot, TargetContext
-from exporter.sources.livekit.client import LiveKitSource
+from exporter.simulator.livekit.world import LiveKitWorld
+from exporter.simulator.livepeer.encoding import encode_session, livepeer_floats
+from exporter.simulator.livepeer.world import LivepeerWorld
+from exporter.sources.base import Snapshot, Source, TargetContext
+from exporter.sources.livekit.source import LiveKitSource
 from exporter.sources.livekit.wire import InvalidRecord, parse_details, parse_sessions
-from exporter.sources.livepeer.client import LivepeerSource
+from exporter.sources.livepeer.source import LivepeerSource
 from exporter.sources.livepeer.wire import parse_page
 from exporter.sources.upstream import UpstreamClient, decode_json
 from tests.support.fakes import FakeClock
-from tests.unit.livekit.fake_api import settings as livekit_settings
-from tests.unit.livepeer.helpers import SETTINGS as LIVEPEER_SETTINGS
+from tests.unit.sources.livekit.fake_api import settings as livekit_settings
+from tests.unit.sources.livepeer.fake_studio import SETTINGS as LIVEPEER_SETTINGS
 
 om_parse: Callable[[str], Iterable[Metric]] = _om_parse  # untyped upstream
 JSON = object
@@ -290,7 +290,11 @@ def context(client: httpx.AsyncClient, kind: str, target: str) -> TargetContext:
     )
 
 
-async def poll_livekit(list_body: bytes, details_body: bytes) -> Snapshot:
+Polled = tuple["Source[Any]", Snapshot]
+"""A source and the snapshot its poll returned."""
+
+
+async def poll_livekit(list_body: bytes, details_body: bytes) -> Polled:
     """One LiveKit poll whose list answers ``list_body`` and every details ``details_body``."""
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -301,10 +305,10 @@ async def poll_livekit(list_body: bytes, details_body: bytes) -> Snapshot:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
         source = LiveKitSource(livekit_settings(), context(client, "livekit_cloud", "p_test"))
-        return await source.poll()
+        return source, await source.poll()
 
 
-async def poll_livepeer(body: bytes) -> Snapshot:
+async def poll_livepeer(body: bytes) -> Polled:
     """One Livepeer poll whose only page answers ``body``."""
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -312,7 +316,8 @@ async def poll_livepeer(body: bytes) -> Snapshot:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
         settings = replace(LIVEPEER_SETTINGS, recording_lookback=10 * 365 * 86400.0)
-        return await LivepeerSource(settings, context(client, "livepeer_studio", "default")).poll()
+        source = LivepeerSource(settings, context(client, "livepeer_studio", "default"))
+        return source, await source.poll()
 
 
 _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -331,9 +336,9 @@ def strings(body: bytes) -> set[str]:
     return found
 
 
-def read_back(snapshot: Snapshot) -> list[Metric]:
+def read_back(source: Source[Any], snapshot: Snapshot) -> list[Metric]:
     """Render a snapshot as the poller does; both exposition formats must parse, and agree."""
-    chunk = render_chunk(snapshot.families())
+    chunk = render_chunk(source.families(snapshot))
     text = list(text_parse(chunk.text.raw.decode()))
     openmetrics = list(om_parse(chunk.openmetrics.raw.decode() + "# EOF\n"))
     series = [(s.name, sorted(s.labels.items())) for f in text for s in f.samples]
@@ -356,10 +361,10 @@ def test_any_livekit_answer_is_exported_or_a_payload_error(
     parses back, with ids that came from the body, or fails with a PayloadError only."""
     with capture_logs():
         try:
-            snapshot = anyio.run(poll_livekit, list_body, details_body)
+            source, snapshot = anyio.run(poll_livekit, list_body, details_body)
         except PayloadError:
             return
-    families = read_back(snapshot)
+    families = read_back(source, snapshot)
     assert session_ids(families) <= strings(list_body)
     assert len(session_ids(families)) + snapshot.omitted == snapshot.sessions
 
@@ -371,10 +376,10 @@ def test_any_livepeer_answer_is_exported_or_a_payload_error(body: bytes) -> None
     parses back, with ids that came from the body, or fails with a PayloadError only."""
     with capture_logs():
         try:
-            snapshot = anyio.run(poll_livepeer, body)
+            source, snapshot = anyio.run(poll_livepeer, body)
         except PayloadError:
             return
-    families = read_back(snapshot)
+    families = read_back(source, snapshot)
     assert session_ids(families) <= strings(body)
 
 

@@ -9,8 +9,10 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from exporter.config.flags import FLAGS
 from exporter.exposition.self_metrics import SelfMetrics
+from exporter.sources.registry import all_flags
+
+FLAGS = all_flags()
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -39,7 +41,7 @@ def test_flag_table_matches_the_flag_definitions() -> None:
         spelled = f"--[no-]{flag.name}" if flag.kind == "bool" else f"--{flag.name}"
         envs = [] if flag.kind == "action" else [flag.env, *flag.extra_env]
         default = (
-            [f"--{flag.inherits}"] if flag.inherits else [flag.default] if flag.default else []
+            [f"--{flag.inherits.name}"] if flag.inherits else [flag.default] if flag.default else []
         )
         expected[spelled] = (envs, default)
     assert set(rows) == set(expected)

@@ -6,22 +6,28 @@ grant it needs, ``video.roomList``. Tokens are short-lived (``--livekit.token-tt
 default) so a leaked one is worth little, and re-minted at :data:`REFRESH_AT` of their life, so
 a request never carries a token about to expire. The secret is read only here, at signing time,
 and neither it nor a token is ever passed to a log call or put in an error message.
+
+:class:`LiveKitAuth` is how requests get their token: an ``httpx.Auth`` flow that also spends
+the project's request budget, one token of it per HTTP attempt.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import AsyncGenerator, Generator
 from typing import Final
 
+import httpx
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
 from exporter.clock import Clock
-from exporter.config.settings import Secret
-from exporter.exposition.self_metrics import TargetTelemetry
+from exporter.config.secrets import Secret
+from exporter.sources.base import Telemetry
+from exporter.sources.livekit.budget import TokenBucket
 
-__all__ = ["IDENTITY", "NBF_SKEW", "REFRESH_AT", "TokenMinter"]
+__all__ = ["IDENTITY", "NBF_SKEW", "REFRESH_AT", "LiveKitAuth", "TokenMinter"]
 
 IDENTITY: Final = "livesession-exporter"
 """The ``sub`` claim: LiveKit's Python SDK always sends one, so we name ourselves."""
@@ -46,7 +52,7 @@ class TokenMinter:
         *,
         ttl: float,
         clock: Clock,
-        telemetry: TargetTelemetry,
+        telemetry: Telemetry,
         identity: str = IDENTITY,
     ) -> None:
         self._api_key = api_key
@@ -57,8 +63,6 @@ class TokenMinter:
         self._identity = identity
         self._token: str | None = None
         self._refresh_due = 0.0
-        self.expires_at: int | None = None
-        """``exp`` of the current token (Unix seconds), None before the first mint."""
 
     def token(self) -> str:
         """The current token, minted first if there is none or it has reached its refresh point."""
@@ -89,6 +93,32 @@ class TokenMinter:
             token = jwt.encode(claims, self._secret.reveal(), algorithm="HS256")
         self._token = token
         self._refresh_due = self._clock.monotonic() + REFRESH_AT * self._ttl
-        self.expires_at = expires
         self._telemetry.token_expiry(float(expires))
         return token
+
+
+class LiveKitAuth(httpx.Auth):
+    """Bearer auth for one project's requests: each HTTP attempt first takes a token from the
+    request budget (waiting for one if it must), then carries the current JWT; a 401 re-mints
+    the token once and retries once (which takes another token of the budget)."""
+
+    def __init__(self, minter: TokenMinter, budget: TokenBucket) -> None:
+        self._minter = minter
+        self._budget = budget
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await self._budget.take()
+        token = self._minter.token()
+        request.headers["authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            await self._budget.take()
+            request.headers["authorization"] = f"Bearer {self._minter.renew(token)}"
+            yield request
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("LiveKitAuth waits for its budget: use it with an httpx.AsyncClient")

@@ -44,15 +44,6 @@ class TokenBucket:
         self._tokens = self._capacity
         self._updated = clock.monotonic()
 
-    @property
-    def capacity(self) -> float:
-        return self._capacity
-
-    @property
-    def rate(self) -> float:
-        """Tokens per second."""
-        return self._rate
-
     def available(self) -> float:
         """Tokens in the bucket now (fractional: a part-refilled token counts as a fraction)."""
         self._refill()

@@ -6,59 +6,34 @@ of a details body, is converted on its own with msgspec, so one bad record costs
 shape is a :class:`~exporter.errors.PayloadError`. A list page whose items are all valid and
 whose keys need no renaming (the usual case) is converted in one msgspec call instead, which
 gives the same records for a fraction of the CPU; any other page is read item by item.
-Accepted, as ``upstream-apis.md`` lists:
-camelCase or snake_case keys (camelCase wins when both are present), 64-bit ints as JSON
-numbers or numeric strings, zero/false/empty fields omitted (or null), RFC 3339 timestamps with
-``Z`` or an offset and 0-9 fractional digits (parsed exactly, to integer nanoseconds), and any
-unknown field.
+Accepted, as LiveKit's protobuf JSON may send them: camelCase or snake_case keys (camelCase
+wins when both are present), 64-bit ints as JSON numbers or numeric strings, zero/false/empty
+fields omitted (or null), RFC 3339 timestamps (:mod:`.timestamps`), and any unknown field.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Annotated, Final, TypeVar, cast
 
 import msgspec
 
 from exporter.errors import PayloadError
+from exporter.sources.base import Page
+from exporter.sources.livekit.timestamps import parse_timestamp_ns
 
 __all__ = [
-    "NS",
     "TRACK_SOURCES",
     "InvalidRecord",
-    "ListPage",
     "ListedSession",
     "Publishers",
     "SessionDetails",
     "parse_details",
-    "parse_session",
     "parse_sessions",
-    "parse_timestamp_ns",
 ]
 
-NS: Final = 1_000_000_000
-_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 TRACK_SOURCES: Final = ("camera", "microphone", "screen_share", "screen_share_audio")
-_RFC3339: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(?:\.([0-9]+))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
-)
-"""RFC 3339 ``date-time`` (and the space separator RFC 3339 allows); fixed positions up to
-the seconds, then an optional fraction of any length and ``Z`` or an offset."""
-_UTC_FORM: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z"
-).fullmatch
-"""The form LiveKit sends: UTC with ``T`` and ``Z`` and 0-9 fraction digits. A subset of
-:data:`_RFC3339` that ``datetime.fromisoformat`` (lax about everything else) reads exactly."""
-_UNIX_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND: Final = timedelta(microseconds=1)
-_MICROS_END: Final = len("2027-01-15T08:00:00.123456")
-_NS_PER_DIGIT: Final = (0, 100, 10, 1)
-"""Nanoseconds per unit of the 7th to 9th fraction digits, by how many of them there are."""
 
 _T = TypeVar("_T")
 _INT64_MAX: Final = 2**63 - 1
@@ -96,16 +71,6 @@ class ListedSession(msgspec.Struct, frozen=True, gc=False):
     def active(self) -> bool:
         """A listed session is active while it has no ``endedAt``."""
         return self.ended_at_ns is None
-
-
-@dataclass(frozen=True, slots=True)
-class ListPage:
-    """One list page: its valid sessions, how many items it had, how many were invalid."""
-
-    sessions: tuple[ListedSession, ...]
-    size: int
-    invalid: int
-    first_error: str | None = None
 
 
 class Publishers(msgspec.Struct, frozen=True, gc=False):
@@ -171,13 +136,16 @@ class _RawDetails(msgspec.Struct, rename="camel"):
     participants: list[object] | None = None
 
 
-def parse_sessions(body: object) -> ListPage:
-    """A list body ``{"sessions": [...]}``; a missing or null ``sessions`` means none."""
+def parse_sessions(body: object) -> Page[ListedSession]:
+    """A list body ``{"sessions": [...]}``; a missing or null ``sessions`` means none.
+
+    Each invalid item is counted, and the first one named by its path (never its values).
+    """
     if not isinstance(body, dict):
         raise PayloadError("list_sessions: body is not a JSON object")
     items = body.get("sessions")
     if items is None:
-        return ListPage((), 0, 0)
+        return Page((), 0, 0)
     if not isinstance(items, list):
         raise PayloadError("list_sessions: sessions is not an array", path="$.sessions")
     raws = _convert_page(items)
@@ -188,12 +156,7 @@ def parse_sessions(body: object) -> ListPage:
             sessions.append(_listed(_convert(item, _RawSession) if raws is None else raws[index]))
         except InvalidRecord as exc:
             errors.append(f"$.sessions[{index}]: {exc}")
-    return ListPage(tuple(sessions), len(items), len(errors), errors[0] if errors else None)
-
-
-def parse_session(item: object) -> ListedSession:
-    """One list item; raises InvalidRecord naming what is wrong (never echoing values)."""
-    return _listed(_convert(item, _RawSession))
+    return Page(tuple(sessions), len(items), len(errors), errors[0] if errors else None)
 
 
 def _convert_page(items: list[object]) -> list[_RawSession] | None:
@@ -268,54 +231,6 @@ def _publishing(item: object, where: str) -> Publishers:
         int(bool(sources.screen_share_track)),
         int(bool(sources.screen_share_audio)),
     )
-
-
-def parse_timestamp_ns(text: str) -> int:
-    """An RFC 3339 timestamp as integer nanoseconds since the epoch, exactly.
-
-    Fractions beyond nanoseconds are truncated; a leap second (``:60``) is taken as the next
-    second's start, as the Unix clock does. Raises ValueError if ``text`` is not RFC 3339.
-    """
-    if _UTC_FORM(text) is not None:  # LiveKit's own form: read in C, twice as fast as below
-        try:
-            micros = (datetime.fromisoformat(text) - _UNIX_EPOCH) // _MICROSECOND
-        except ValueError:  # a leap second, or a day that does not exist: as below
-            pass
-        else:
-            # fromisoformat reads (and truncates to) 6 fraction digits; add the 7th to 9th
-            extra = len(text) - _MICROS_END - 1
-            sub_micro = int(text[_MICROS_END:-1]) * _NS_PER_DIGIT[extra] if extra > 0 else 0
-            return micros * 1000 + sub_micro
-    return _parse_rfc3339_ns(text)
-
-
-def _parse_rfc3339_ns(text: str) -> int:
-    """Any RFC 3339 date-time, exactly (:func:`parse_timestamp_ns` without its fast path)."""
-    match = _RFC3339.fullmatch(text)
-    if match is None:
-        raise ValueError("not an RFC 3339 timestamp")
-    hours, minutes, seconds = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    if hours > 23 or minutes > 59 or seconds > 60:
-        raise ValueError("no such time of day")
-    total = _epoch_day(text[:10]) * 86400 + hours * 3600 + minutes * 60 + seconds
-    fraction, zulu, sign, off_h, off_m = match.groups()
-    if zulu is None:
-        offset_hours, offset_minutes = int(off_h), int(off_m)
-        if offset_hours > 23 or offset_minutes > 59:
-            raise ValueError("no such UTC offset")
-        offset = offset_hours * 3600 + offset_minutes * 60
-        total += -offset if sign == "+" else offset
-    return total * NS + (int(fraction[:9].ljust(9, "0")) if fraction else 0)
-
-
-@functools.lru_cache(maxsize=1024)
-def _epoch_day(text: str) -> int:
-    """Days since 1970-01-01 of a ``YYYY-MM-DD`` the pattern has matched (a session list
-    spans a few days, so this is nearly always a cache hit)."""
-    try:
-        return date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH_ORDINAL
-    except ValueError:
-        raise ValueError("no such date") from None
 
 
 def _timestamp(text: str | None, field: str) -> int | None:

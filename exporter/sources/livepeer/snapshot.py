@@ -1,15 +1,15 @@
 """One Livepeer poll's sessions → the immutable snapshot its metrics are rendered from.
 
-Which sessions count (metrics.md): **active** when ``now - lastSeen ≤ active-window``;
-**tracked** for recording status when ``record`` is true and ``lastSeen`` (never 0) lies within
-the recording lookback. Project aggregates are computed over every such session, so they stay
-exact whatever the cap leaves out.
+Which sessions count (README, "Livepeer Studio"): **active** when ``now - lastSeen ≤
+active-window``; **tracked** for recording status when ``record`` is true and ``lastSeen``
+(never 0) lies within the recording lookback. Project aggregates are computed over every such
+session, so they stay exact whatever the cap leaves out.
 
 The ``max-sessions`` cap bounds the sessions that get per-session series. Active sessions come
 first, those with the highest ingest rate kept (they carry the most traffic, and are what an
 operator looks at when something is wrong); tracked recorded sessions that are no longer active
 fill whatever budget is left, most recently seen first. ``omitted`` counts the active sessions
-left out (the ``sessions_omitted`` contract); ``recordings_omitted`` the others.
+left out (what ``sessions_omitted`` exports); ``recordings_omitted`` the others.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exporter.sources.livepeer.metrics import LivepeerSnapshot, ProjectTotals
 from exporter.sources.livepeer.wire import RECORDING_STATUSES, LivepeerSession
 
-__all__ = ["Windows", "build_snapshot"]
+__all__ = ["LivepeerSnapshot", "ProjectTotals", "Windows", "build_snapshot"]
 
 _STATUS_INDEX = {status: index for index, status in enumerate(RECORDING_STATUSES)}
 
@@ -34,6 +33,41 @@ class Windows:
     recording_lookback: float
     """Seconds of ``lastSeen`` age under which a recorded session is tracked."""
     max_sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectTotals:
+    """The exact project-level aggregates of one ``projectId``."""
+
+    project: str
+    healthy: int = 0
+    unhealthy: int = 0
+    unknown: int = 0
+    ingest_rate: float = 0.0
+    outgoing_rate: float = 0.0
+    recordings: tuple[int, ...] = (0,) * len(RECORDING_STATUSES)
+    """Tracked recorded sessions per status, in ``RECORDING_STATUSES`` order."""
+
+
+@dataclass(frozen=True, slots=True)
+class LivepeerSnapshot:
+    """What one successful poll of one Livepeer key produced."""
+
+    totals: tuple[ProjectTotals, ...]
+    active: tuple[LivepeerSession, ...]
+    """Active sessions kept by the max-sessions cap, in label order."""
+    recorded: tuple[LivepeerSession, ...]
+    """Tracked recorded sessions kept by the cap (active or not), in label order."""
+    active_count: int
+    """Every active session seen, cap or not."""
+    omitted: int
+    """Active sessions left out by the cap."""
+    recordings_omitted: int = 0
+    """Tracked recorded sessions, no longer active, left out by the cap."""
+
+    @property
+    def sessions(self) -> int:
+        return self.active_count
 
 
 class _Sums:

@@ -15,12 +15,12 @@ are dropped at once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 import msgspec
 
 from exporter.errors import PayloadError
+from exporter.sources.base import Page
 
 _Cumulative = Annotated[float, msgspec.Meta(ge=0)]
 """A running total exported as a counter: a negative one is not a Studio value, and the
@@ -29,7 +29,6 @@ OpenMetrics parser would reject the whole exposition over it, so its record is i
 __all__ = [
     "RECORDING_STATUSES",
     "LivepeerSession",
-    "ParsedPage",
     "RecordingStatus",
     "parse_page",
 ]
@@ -49,9 +48,8 @@ _ENDPOINT: Final = "list_sessions"
 class LivepeerSession(msgspec.Struct, frozen=True, gc=False):
     """One Studio stream session, as the metrics need it; times in ms, as upstream sends.
 
-    A frozen msgspec struct rather than a frozen dataclass: built ten thousand times a poll,
-    it is created several times faster, and (holding only scalars, so never in a cycle) it
-    need not be tracked by the garbage collector.
+    A frozen msgspec struct, untracked by the garbage collector, for the reasons LiveKit's
+    ``ListedSession`` is one: it is built ten thousand times a poll and holds only scalars.
     """
 
     id: str
@@ -84,14 +82,6 @@ class LivepeerSession(msgspec.Struct, frozen=True, gc=False):
     def recording_state(self) -> RecordingStatus:
         """The recording state exported: a recorded session without a status is ``waiting``."""
         return self.recording_status or "waiting"
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedPage:
-    """The good records of one page, and how many were malformed."""
-
-    sessions: tuple[LivepeerSession, ...]
-    invalid: int
 
 
 class _ParentStream(msgspec.Struct, gc=False):
@@ -147,7 +137,7 @@ _PARENT: Final = msgspec.json.Decoder(_ParentStream | None)
 _STATUSES: Final[dict[str, RecordingStatus]] = {status: status for status in RECORDING_STATUSES}
 
 
-def parse_page(body: bytes) -> ParsedPage:
+def parse_page(body: bytes) -> Page[LivepeerSession]:
     """Decode one page; raise PayloadError when the body is not JSON or not an array."""
     try:
         items = _PAGE.decode(body)
@@ -162,10 +152,10 @@ def parse_page(body: bytes) -> ParsedPage:
             invalid += 1
         else:
             sessions.append(session)
-    return ParsedPage(tuple(sessions), invalid)
+    return Page(tuple(sessions), len(items), invalid)
 
 
-def _parse_items(body: bytes) -> ParsedPage:
+def _parse_items(body: bytes) -> Page[LivepeerSession]:
     """The page decoded item by item: what :func:`parse_page` gives, for any body."""
     try:
         items = _ITEMS.decode(body)
@@ -181,7 +171,7 @@ def _parse_items(body: bytes) -> ParsedPage:
             invalid += 1
         else:
             sessions.append(session)
-    return ParsedPage(tuple(sessions), invalid)
+    return Page(tuple(sessions), len(items), invalid)
 
 
 def _decode_item(raw: msgspec.Raw) -> LivepeerSession | None:

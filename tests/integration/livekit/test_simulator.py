@@ -30,7 +30,9 @@ from exporter.simulator import (
     SimulatorConfig,
     SimulatorEndpoints,
 )
-from exporter.sources.livekit.client import PLAN_HINT, SPEC, path_segment
+from exporter.sources import registry
+from exporter.sources.livekit import SPEC
+from exporter.sources.livekit.client import PLAN_HINT, path_segment
 from tests.support.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -59,7 +61,7 @@ class Rig:
         argv = ["--livekit.project-id", ep.livekit_project_id, "--livekit.url", ep.livekit_url]
         argv += ["--livekit.requests-per-minute", "100000", *flags]
         env = {"LIVEKIT_API_KEY": ep.livekit_api_key, "LIVEKIT_API_SECRET": ep.livekit_api_secret}
-        return Settings.from_sources(argv, env)
+        return Settings.from_sources(argv, env, registry.SOURCES)
 
     @asynccontextmanager
     async def exporter(self, *flags: str) -> AsyncIterator[Exporter]:

@@ -9,7 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from exporter.simulator import HealthEpisode
-from exporter.simulator.livepeer_model import ISSUE_SENTENCES
+from exporter.simulator.livepeer.model import ISSUE_SENTENCES
 from tests.integration.livepeer.world import Rig, running, sample, scripted
 
 pytestmark = pytest.mark.anyio

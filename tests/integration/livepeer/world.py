@@ -32,7 +32,8 @@ from exporter.simulator import (
     SimulatorConfig,
     StreamPlan,
 )
-from exporter.sources.livepeer.client import SPEC
+from exporter.sources.livepeer import SPEC
+from exporter.sources.registry import SOURCES
 from tests.support.fakes import FakeClock
 
 Sample = tuple[str, tuple[tuple[str, str], ...]]
@@ -187,6 +188,7 @@ async def running(
         settings = Settings.from_sources(
             [f"--livepeer.url={endpoints.livepeer_url}", *flags],
             {"LIVEPEER_API_KEY": key or endpoints.livepeer_api_key},
+            SOURCES,
         )
         clock = FakeClock(wall=sim_clock.now)
         async with build_exporter(
