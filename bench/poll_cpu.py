@@ -3,11 +3,11 @@
 The payloads are what the simulator serves, byte for byte: its worlds (10,000 rooms and
 10,000 streams, ``active_fraction=1.0``) rendered by its own JSON encoders into pages of 100,
 plus the empty page a poll ends on after a full one. What is timed is the exporter's own path
-from body bytes to snapshot: for LiveKit ``decode_json`` + ``parse_sessions`` per page, the
+from body bytes to snapshot: for LiveKit ``decode_json`` + ``parse_page`` per page, the
 source's de-duplication by ``sessionId``, and ``build_snapshot`` (details known for every
 active session, as after a poll with budget to spare); for Livepeer ``parse_page`` per page,
 the source's de-duplication by ``id`` and ``build_snapshot``. The de-duplication loops mirror
-those of the sources' ``_list``/``_fetch``, which also do HTTP; everything else is the
+that of the sources' shared page loop (``read_pages``), which also does HTTP; everything else is the
 exporter's code as is, with its default settings (``max-sessions`` 1000).
 
 CPU is ``time.process_time()`` (this process, all threads), the median of several runs after a
@@ -40,7 +40,9 @@ from exporter.sources.livekit.wire import (
     ListedSession,
     SessionDetails,
     parse_details,
-    parse_sessions,
+)
+from exporter.sources.livekit.wire import (
+    parse_page as parse_livekit_page,
 )
 from exporter.sources.livepeer.metrics import families as livepeer_families
 from exporter.sources.livepeer.settings import LivepeerSettings
@@ -101,7 +103,7 @@ def livekit_poll(
     """Body bytes → snapshot, as ``LiveKitSource.poll`` does it between its requests."""
     seen: dict[str, ListedSession] = {}
     for body in pages:
-        for session in parse_sessions(decode_json(body, "list_sessions")).sessions:
+        for session in parse_livekit_page(decode_json(body, "list_sessions")).sessions:
             if session.session_id not in seen:
                 seen[session.session_id] = session
     active = [session for session in seen.values() if session.active]

@@ -47,7 +47,8 @@ from exporter.simulator.livepeer.encoding import encode_session, livepeer_floats
 from exporter.simulator.livepeer.world import LivepeerWorld
 from exporter.sources.base import Snapshot, Source, TargetContext
 from exporter.sources.livekit.source import LiveKitSource
-from exporter.sources.livekit.wire import InvalidRecord, parse_details, parse_sessions
+from exporter.sources.livekit.wire import InvalidRecord, parse_details
+from exporter.sources.livekit.wire import parse_page as parse_livekit_page
 from exporter.sources.livepeer.source import LivepeerSource
 from exporter.sources.livepeer.wire import parse_page
 from exporter.sources.upstream import UpstreamClient, decode_json
@@ -246,7 +247,7 @@ DEEP = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 def test_livekit_list_bytes_raise_only_payload_error(body: bytes) -> None:
     """Any list body, decoded and parsed as the source does, is a page or a PayloadError."""
     try:
-        page = parse_sessions(decode_json(body, "list_sessions"))
+        page = parse_livekit_page(decode_json(body, "list_sessions"))
     except PayloadError:
         return
     assert page.invalid + len(page.sessions) == page.size

@@ -27,7 +27,7 @@ from exporter.sources.livekit.wire import (
     InvalidRecord,
     ListedSession,
     parse_details,
-    parse_sessions,
+    parse_page,
 )
 from exporter.sources.upstream import decode_json
 
@@ -82,7 +82,7 @@ class LiveKitSource:
 
         async def page(cursor: int | None) -> tuple[Page[ListedSession], int | None]:
             body, following = await self._client.list_page(query, cursor)
-            parsed = parse_sessions(decode_json(body, LIST))
+            parsed = parse_page(decode_json(body, LIST))
             return parsed, following if parsed.size >= self._settings.page_size else None
 
         return await read_pages(

@@ -30,7 +30,7 @@ __all__ = [
     "Publishers",
     "SessionDetails",
     "parse_details",
-    "parse_sessions",
+    "parse_page",
 ]
 
 TRACK_SOURCES: Final = ("camera", "microphone", "screen_share", "screen_share_audio")
@@ -136,7 +136,7 @@ class _RawDetails(msgspec.Struct, rename="camel"):
     participants: list[object] | None = None
 
 
-def parse_sessions(body: object) -> Page[ListedSession]:
+def parse_page(body: object) -> Page[ListedSession]:
     """A list body ``{"sessions": [...]}``; a missing or null ``sessions`` means none.
 
     Each invalid item is counted, and the first one named by its path (never its values).

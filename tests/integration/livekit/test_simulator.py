@@ -130,7 +130,7 @@ def expected(
     shown: set[str] | None = None,
     details: bool = True,
 ) -> Samples:
-    """What metrics.md says the exporter must show for these sessions of the world."""
+    """What the README's metric tables say the exporter shows for these sessions of the world."""
     out: Samples = {
         "livekit_cloud_sessions_active": {(project,): len(active)},
         "livekit_cloud_participants_active": {

@@ -26,7 +26,7 @@ from exporter.sources.livekit.metrics import families
 from exporter.sources.livekit.settings import LiveKitCredentials, LiveKitSettings
 from exporter.sources.livekit.snapshot import LiveKitSnapshot, build_snapshot
 from exporter.sources.livekit.source import KIND, LiveKitSource
-from exporter.sources.livekit.wire import ListedSession, parse_details, parse_sessions
+from exporter.sources.livekit.wire import ListedSession, parse_details, parse_page
 from exporter.sources.upstream import decode_json
 from tests.conftest import FIXTURES
 from tests.support.fakes import FakeClock
@@ -103,10 +103,10 @@ def load(name: str) -> object:
 def fixture_snapshot(max_sessions: int = 1000) -> LiveKitSnapshot:
     """The snapshot of project ``p_abc`` over every list and details fixture."""
     every = [
-        *parse_sessions(load("list_camel.json")).sessions,
-        *parse_sessions(load("list_snake.json")).sessions,
-        *parse_sessions(load("list_numbers.json")).sessions,
-        *parse_sessions(load("list_omitted.json")).sessions,
+        *parse_page(load("list_camel.json")).sessions,
+        *parse_page(load("list_snake.json")).sessions,
+        *parse_page(load("list_numbers.json")).sessions,
+        *parse_page(load("list_omitted.json")).sessions,
     ]
     details = {
         "RM_NMEtcdy4r73X": parse_details(load("details_camel.json"))[0],

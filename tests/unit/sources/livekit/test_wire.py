@@ -15,7 +15,7 @@ from exporter.sources.livekit.wire import (
     Publishers,
     SessionDetails,
     parse_details,
-    parse_sessions,
+    parse_page,
 )
 from tests.unit.sources.livekit.fake_api import load
 
@@ -24,7 +24,7 @@ NS = 1_000_000_000
 
 def one(item: object) -> ListedSession:
     """``item`` read on its own, as a page whose other item is not an object reads it."""
-    page = parse_sessions({"sessions": [item, "not an object"]})
+    page = parse_page({"sessions": [item, "not an object"]})
     assert page.invalid == 1
     (session,) = page.sessions
     return session
@@ -32,7 +32,7 @@ def one(item: object) -> ListedSession:
 
 def problem(item: object) -> str:
     """What the page says of ``item``, which must be its one invalid record."""
-    page = parse_sessions({"sessions": [item]})
+    page = parse_page({"sessions": [item]})
     assert (page.sessions, page.size, page.invalid) == ((), 1, 1)
     assert page.first_error is not None
     assert page.first_error.startswith("$.sessions[0]: ")
@@ -46,7 +46,7 @@ def ns(text: str) -> int:
 
 def test_camel_case_list_with_string_ints() -> None:
     """The documented camelCase list parses, string ints included, ended and active alike."""
-    page = parse_sessions(load("list_camel.json"))
+    page = parse_page(load("list_camel.json"))
     ended, active = page.sessions
     assert (page.size, page.invalid) == (2, 0)
     assert ended == ListedSession(
@@ -70,7 +70,7 @@ def test_camel_case_list_with_string_ints() -> None:
 
 def test_snake_case_list() -> None:
     """The snake_case field names older docs showed parse the same as camelCase."""
-    (session,) = parse_sessions(load("list_snake.json")).sessions
+    (session,) = parse_page(load("list_snake.json")).sessions
     assert session.session_id == "RM_snake1"
     assert session.room_name == "town-hall"
     assert session.created_at_ns == ns("2027-01-15T07:30:00") + 123_000_000
@@ -80,7 +80,7 @@ def test_snake_case_list() -> None:
 
 def test_numbers_offsets_nanoseconds_and_unknown_fields() -> None:
     """JSON numbers (integral floats too), offsets, 9-digit fractions and unknown fields."""
-    (session,) = parse_sessions(load("list_numbers.json")).sessions
+    (session,) = parse_page(load("list_numbers.json")).sessions
     assert session.room_name == 'Réunion d\'équipe "Q1"'
     assert session.created_at_ns == ns("2027-01-15T07:59:00") + 123_456_789
     assert session.last_active_ns == ns("2027-01-15T07:59:30") + 1_000
@@ -90,7 +90,7 @@ def test_numbers_offsets_nanoseconds_and_unknown_fields() -> None:
 def test_omitted_or_null_fields_are_zero_false_or_empty() -> None:
     """Protobuf JSON drops zero values: absent numbers are 0, names empty, no endedAt active;
     null fields and an empty endedAt read as absent too, rather than as invalid."""
-    (session,) = parse_sessions(load("list_omitted.json")).sessions
+    (session,) = parse_page(load("list_omitted.json")).sessions
     nulls = {"roomName": None, "endedAt": "", "egress": None, "numParticipants": None}
     assert one({"sessionId": "RM_quiet", "createdAt": "2027-01-15T07:00:00Z", **nulls}) == session
     assert session == ListedSession(
@@ -116,7 +116,7 @@ def test_camel_case_wins_over_its_snake_case_twin() -> None:
 
 def test_malformed_records_are_skipped_one_by_one() -> None:
     """Each bad item is counted and named; the good items around them survive."""
-    page = parse_sessions(load("list_malformed.json"))
+    page = parse_page(load("list_malformed.json"))
     assert [s.session_id for s in page.sessions] == ["RM_good1", "RM_good2"]
     assert (page.size, page.invalid) == (8, 6)
     assert page.first_error == (
@@ -135,9 +135,9 @@ def test_a_bad_record_changes_nothing_but_itself() -> None:
         _item("RM_a", bandwidthIn="12", lastActive="2027-01-15T07:00:01.123456789Z"),
         _item("RM_b", endedAt="2027-01-15T08:00:00Z", egress=2, numParticipants=3),
     ]
-    clean = parse_sessions({"sessions": items})
+    clean = parse_page({"sessions": items})
     assert clean.sessions == tuple(one(item) for item in items)
-    mixed = parse_sessions({"sessions": [items[0], _item("RM_bad", egress="x"), items[1]]})
+    mixed = parse_page({"sessions": [items[0], _item("RM_bad", egress="x"), items[1]]})
     assert mixed.sessions == clean.sessions
     assert (mixed.size, mixed.invalid) == (3, 1)
     assert mixed.first_error is not None
@@ -148,7 +148,7 @@ def test_a_page_with_snake_case_keys_is_read_item_by_item() -> None:
     """One snake_case item in a page is renamed like the rest would be, camelCase winning."""
     items = [_item("RM_a", bandwidthIn=1), {**_item("RM_b"), "bandwidth_in": 2, "egress": 1}]
     twin = {**_item("RM_c", bandwidthIn=3), "bandwidth_in": "not a number"}
-    page = parse_sessions({"sessions": [*items, twin]})
+    page = parse_page({"sessions": [*items, twin]})
     assert [(s.session_id, s.bandwidth_in) for s in page.sessions] == [
         ("RM_a", 1),
         ("RM_b", 2),
@@ -159,7 +159,7 @@ def test_a_page_with_snake_case_keys_is_read_item_by_item() -> None:
 
 def test_a_key_that_is_not_text_costs_only_its_record() -> None:
     """A key that is not a string (which JSON cannot even carry) makes its record invalid."""
-    page = parse_sessions({"sessions": [_item("RM_a"), {**_item("RM_b"), 1: "one"}]})
+    page = parse_page({"sessions": [_item("RM_a"), {**_item("RM_b"), 1: "one"}]})
     assert [s.session_id for s in page.sessions] == ["RM_a"]
     assert page.first_error == "$.sessions[1]: Expected `str` - at `key` in `$`"
 
@@ -203,14 +203,14 @@ def test_a_count_beyond_64_bits_is_an_invalid_record(value: object) -> None:
 def test_wrong_top_level_shape_is_a_payload_error(body: object, path: str) -> None:
     """A list body that is not an object with a sessions array fails the whole poll."""
     with pytest.raises(PayloadError) as caught:
-        parse_sessions(body)
+        parse_page(body)
     assert caught.value.path == path
 
 
 @pytest.mark.parametrize("body", [{}, {"sessions": None}, {"sessions": []}])
 def test_missing_or_empty_sessions_means_none(body: object) -> None:
     """No sessions key, null or an empty array: a valid, empty page."""
-    page = parse_sessions(body)
+    page = parse_page(body)
     assert (page.sessions, page.size, page.invalid) == ((), 0, 0)
 
 
