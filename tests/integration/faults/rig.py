@@ -16,7 +16,6 @@ wall clock, so the request log's timestamps are real and time-window rows can be
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,6 @@ from typing import Any, Final
 
 from exporter.simulator import (
     FakeClock,
-    LiveKitSessionTruth,
     LivepeerSessionTruth,
     RecordedRequest,
     Simulator,
@@ -34,6 +32,7 @@ from exporter.simulator import (
 )
 from tests.integration.faults.scrape import Exposition
 from tests.support.processes import ExporterProcess, running_simulator, simulator_env, wait_for
+from tests.support.simulated import livekit_active
 
 __all__ = [
     "AGGREGATE",
@@ -66,7 +65,6 @@ BASE_FLAGS: Final = (
     # a budget that never rations the few sessions these tests use, so every poll is whole
     "--livekit.requests-per-minute=6000",
 )
-NS: Final = 1_000_000_000
 GUARD_FRESH: Final = 10.0
 """A guarded source's last success is never older than this (its polls keep succeeding)."""
 
@@ -244,18 +242,6 @@ def exporter_for(
 
 
 # -- the truth the exporter must show --------------------------------------------------------
-
-
-def livekit_active(sim: Simulator, lookback_days: int = 1) -> list[LiveKitSessionTruth]:
-    """Active sessions of a frozen world that the exporter's list window covers."""
-    now = sim.clock()
-    today = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
-    start = today - dt.timedelta(days=lookback_days)
-    since = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp()
-    listed = sim.livekit.page(
-        int(now * NS), since_ns=int(since) * NS, until_ns=None, offset=0, limit=None
-    )
-    return [s for s in listed if s.active]
 
 
 def livepeer_active(sim: Simulator, window_s: float) -> list[LivepeerSessionTruth]:

@@ -7,33 +7,23 @@ budget, with hostile ids, and with faults switched on one at a time.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-import anyio
 import jwt
 import pytest
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
-from exporter.app import Exporter, build_exporter
-from exporter.config.settings import Settings
-from exporter.simulator import FakeClock as WorldClock
-from exporter.simulator import (
-    Fault,
-    FaultAction,
-    LiveKitSessionTruth,
-    Simulator,
-    SimulatorConfig,
-    SimulatorEndpoints,
-)
-from exporter.sources import registry
-from exporter.sources.livekit import SPEC
+from exporter.app import Exporter
+from exporter.simulator import Fault, FaultAction, LiveKitSessionTruth
 from exporter.sources.livekit.client import PLAN_HINT, path_segment
-from tests.support.fakes import FakeClock
+from tests.support.simulated import (
+    exposition,
+    livekit_active,
+    livekit_listed,
+    poll,
+    simulated,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -43,77 +33,11 @@ SOURCES = ("camera", "microphone", "screen_share", "screen_share_audio")
 EGRESS = ("never_started", "active", "ended")
 
 
-@dataclass
-class Rig:
-    """A running simulator, its world clock, and the exporter's clock in step with it."""
-
-    sim: Simulator
-    endpoints: SimulatorEndpoints
-    world_clock: WorldClock
-    clock: FakeClock
-
-    async def advance(self, seconds: float) -> None:
-        self.world_clock.advance(seconds)
-        await self.clock.advance(seconds)
-
-    def settings(self, *flags: str) -> Settings:
-        ep = self.endpoints
-        argv = ["--livekit.project-id", ep.livekit_project_id, "--livekit.url", ep.livekit_url]
-        argv += ["--livekit.requests-per-minute", "100000", *flags]
-        env = {"LIVEKIT_API_KEY": ep.livekit_api_key, "LIVEKIT_API_SECRET": ep.livekit_api_secret}
-        return Settings.from_sources(argv, env, registry.SOURCES)
-
-    @asynccontextmanager
-    async def exporter(self, *flags: str) -> AsyncIterator[Exporter]:
-        settings = self.settings(*flags)
-        async with build_exporter(
-            settings, clock=self.clock, specs=[SPEC], registry=CollectorRegistry()
-        ) as exporter:
-            yield exporter
-
-    def listed(self, lookback_days: int = 1) -> list[LiveKitSessionTruth]:
-        """The world's sessions that the list window covers (from yesterday, UTC), now."""
-        now = self.world_clock.now
-        today = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
-        start = today - dt.timedelta(days=lookback_days)
-        since = int(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp())
-        return self.sim.livekit.page(
-            int(now * NS), since_ns=since * NS, until_ns=None, offset=0, limit=None
-        )
-
-    def active(self) -> list[LiveKitSessionTruth]:
-        """The listed sessions without endedAt."""
-        return [truth for truth in self.listed() if truth.active]
-
-
-@asynccontextmanager
-async def simulated(
-    sessions: int = 40, seed: int = 11, *, snake_case: bool = False
-) -> AsyncIterator[Rig]:
-    world_clock = WorldClock()
-    sim = Simulator(
-        SimulatorConfig(
-            seed=seed,
-            livekit_sessions=sessions,
-            livepeer_sessions=0,
-            clock=world_clock,
-            livekit_snake_case=snake_case,
-        )
-    )
-    async with anyio.create_task_group() as tg:
-        endpoints = await tg.start(sim.run)
-        yield Rig(sim, endpoints, world_clock, FakeClock(wall=world_clock.now))
-        tg.cancel_scope.cancel()
-
-
 def exported(exporter: Exporter) -> tuple[Samples, Samples]:
     """LiveKit data samples and self-metric samples, by name and sorted-label values."""
-    pieces = exporter.exposition.body(
-        exporter.store.fresh(exporter.clock.monotonic()), "text", gzip=False
-    )
     data: Samples = {}
     own: Samples = {}
-    for family in text_string_to_metric_families(b"".join(pieces).decode()):
+    for family in text_string_to_metric_families(exposition(exporter)):
         for sample in family.samples:
             key = tuple(sample.labels[name] for name in sorted(sample.labels))
             if sample.name.startswith("livekit_cloud_"):
@@ -179,14 +103,17 @@ def own(samples: Samples, name: str, *extra: str) -> float | None:
 
 async def test_every_value_equals_the_world_across_pages() -> None:
     """Over many list pages, with details, every LiveKit series equals the world's truth."""
-    async with simulated(sessions=60) as rig, rig.exporter("--livekit.page-size", "7") as ex:
+    async with (
+        simulated(livekit_sessions=60) as rig,
+        rig.exporter("livekit", "--livekit.page-size", "7") as ex,
+    ):
         assert await ex.poller.poll_all_once()
         data, metrics = exported(ex)
-        active = rig.active()
+        active = livekit_active(rig.sim)
         assert len(active) > 20
         assert data == expected(rig.endpoints.livekit_project_id, active)
         pages = rig.sim.log.for_endpoint("livekit.list")
-        assert len(pages) == len(rig.listed()) // 7 + 1 > 3
+        assert len(pages) == len(livekit_listed(rig.sim)) // 7 + 1 > 3
         assert [p.query_string.split("page=")[1].split("&")[0] for p in pages] == [
             str(i) for i in range(len(pages))
         ]
@@ -202,18 +129,24 @@ async def test_every_value_equals_the_world_across_pages() -> None:
 
 async def test_snake_case_responses_give_the_same_values() -> None:
     """A simulator answering in snake_case (as old docs showed) yields the same series."""
-    async with simulated(sessions=25, snake_case=True) as rig, rig.exporter() as ex:
+    async with (
+        simulated(livekit_sessions=25, livekit_snake_case=True) as rig,
+        rig.exporter("livekit") as ex,
+    ):
         assert await ex.poller.poll_all_once()
         data, _ = exported(ex)
-        assert data == expected(rig.endpoints.livekit_project_id, rig.active())
+        assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
 
 
 async def test_the_cap_keeps_the_busiest_sessions_of_the_world() -> None:
     """max-sessions keeps the world's busiest sessions; the rest are omitted, aggregates exact."""
-    async with simulated(sessions=40) as rig, rig.exporter("--livekit.max-sessions", "5") as ex:
+    async with (
+        simulated(livekit_sessions=40) as rig,
+        rig.exporter("livekit", "--livekit.max-sessions", "5") as ex,
+    ):
         assert await ex.poller.poll_all_once()
         data, metrics = exported(ex)
-        active = rig.active()
+        active = livekit_active(rig.sim)
         busiest = sorted(active, key=lambda t: (-t.num_active_participants, t.session_id))[:5]
         shown = {t.session_id for t in busiest}
         assert data == expected(rig.endpoints.livekit_project_id, active, shown=shown)
@@ -222,13 +155,13 @@ async def test_the_cap_keeps_the_busiest_sessions_of_the_world() -> None:
 
 async def test_values_follow_the_world_and_ended_sessions_vanish() -> None:
     """After the world moves on, the next poll equals the new truth; ended sessions are gone."""
-    async with simulated(sessions=30) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=30) as rig, rig.exporter("livekit") as ex:
         assert await ex.poller.poll_all_once()
-        before = {t.session_id for t in rig.active()}
+        before = {t.session_id for t in livekit_active(rig.sim)}
         await rig.advance(3 * 3600)
         assert await ex.poller.poll_all_once()
         data, _ = exported(ex)
-        after = rig.active()
+        after = livekit_active(rig.sim)
         assert before - {t.session_id for t in after}, "some sessions ended meanwhile"
         assert data == expected(rig.endpoints.livekit_project_id, after)
 
@@ -236,16 +169,16 @@ async def test_values_follow_the_world_and_ended_sessions_vanish() -> None:
 async def test_a_small_budget_refreshes_details_round_robin() -> None:
     """With budget for 3 details a poll, polls stay within the bucket, every session is
     refreshed once before any twice, and then every value equals the world."""
-    async with simulated(sessions=14, seed=5) as rig:
+    async with simulated(livekit_sessions=14, seed=5, still=True) as rig:
         flags = ("--livekit.requests-per-minute", "120", "--livekit.poll-interval", "2s")
-        async with rig.exporter(*flags) as ex:
-            active = rig.active()
+        async with rig.exporter("livekit", *flags) as ex:
+            active = livekit_active(rig.sim)
             rounds = -(-len(active) // 3)
             for _ in range(rounds):
                 before = len(rig.sim.log)
                 assert await ex.poller.poll_all_once()
                 assert len(rig.sim.log) - before == 4  # the bucket holds 4 tokens a poll
-                await rig.clock.advance(2.0)  # the exporter's time; the world stands still
+                await rig.advance(2.0)  # the exporter's time; the world stands still
             fetched = [r.raw_path for r in rig.sim.log.for_endpoint("livekit.details")]
             assert len(fetched) == 3 * rounds
             assert len(set(fetched[: len(active)])) == len(active)
@@ -257,14 +190,14 @@ async def test_hostile_ids_and_names_stay_in_the_sessions_path() -> None:
     """Session ids with /, .., %, spaces and unicode are one encoded path segment each; room
     names with quotes, backslashes and newlines export intact."""
     hostile = ["..", "../../other", "a/b", "100%", "%2F", "with space", "会议 ☕"]
-    async with simulated(sessions=3) as rig:
+    async with simulated(livekit_sessions=3) as rig:
         for index, session_id in enumerate(hostile):
             room = f'room "{index}" \\ line\nbreak ✓' + "x" * (1000 if index == 0 else 0)
             rig.sim.livekit.add_session(session_id=session_id, room_name=room)
-        async with rig.exporter() as ex:
+        async with rig.exporter("livekit") as ex:
             assert await ex.poller.poll_all_once()
             data, _ = exported(ex)
-            assert data == expected(rig.endpoints.livekit_project_id, rig.active())
+            assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
     endpoints = {r.endpoint for r in rig.sim.log}
     assert endpoints == {"livekit.list", "livekit.details"}
     paths = {r.raw_path for r in rig.sim.log.for_endpoint("livekit.details")}
@@ -291,7 +224,7 @@ async def test_faults_fail_the_poll_with_their_reason(
     endpoint: str, fault: Fault, reason: str
 ) -> None:
     """Each injected fault fails the poll with its reason and source_up 0."""
-    async with simulated(sessions=10) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=10) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set(endpoint, fault)
         assert not await ex.poller.poll_all_once()
         _, metrics = exported(ex)
@@ -301,7 +234,10 @@ async def test_faults_fail_the_poll_with_their_reason(
 
 async def test_a_hanging_request_times_out() -> None:
     """A request that never gets an answer fails the poll as timeout after --poll.timeout."""
-    async with simulated(sessions=5) as rig, rig.exporter("--poll.timeout", "200ms") as ex:
+    async with (
+        simulated(livekit_sessions=5) as rig,
+        rig.exporter("livekit", "--poll.timeout", "200ms") as ex,
+    ):
         rig.sim.faults.set("livekit.list", Fault(FaultAction.HANG))
         assert not await ex.poller.poll_all_once()
         _, metrics = exported(ex)
@@ -310,9 +246,9 @@ async def test_a_hanging_request_times_out() -> None:
 
 async def test_429_is_rate_limited_with_its_retry_after() -> None:
     """A 429 with Retry-After fails as rate_limited and hands the delay to the poller."""
-    async with simulated(sessions=5) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=5) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set("livekit.details", Fault.rate_limited(7))
-        error = await ex.poller.poll_once(ex.poller.targets[0])
+        error = await poll(ex)
         assert error is not None
         assert (error.reason, error.retry_after) == ("rate_limited", 7.0)
 
@@ -320,7 +256,7 @@ async def test_429_is_rate_limited_with_its_retry_after() -> None:
 @pytest.mark.parametrize("status", [401, 403])
 async def test_a_plan_below_scale_is_auth_with_a_hint(status: int) -> None:
     """The 'scale plan' refusal is an auth failure, logged with the hint about the plan."""
-    async with simulated(sessions=5) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=5) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set("livekit.list", Fault.scale_plan(status))
         with capture_logs() as logs:
             assert not await ex.poller.poll_all_once()
@@ -334,13 +270,13 @@ async def test_a_plan_below_scale_is_auth_with_a_hint(status: int) -> None:
 
 async def test_a_401_remints_the_token_and_the_poll_succeeds() -> None:
     """A 401 makes the exporter mint a new token and retry once; the poll then succeeds."""
-    async with simulated(sessions=8) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=8) as rig, rig.exporter("livekit") as ex:
         assert await ex.poller.poll_all_once()
         await rig.advance(1)  # so that a new token differs from the one in use
         rig.sim.faults.set("livekit.list", Fault(status=401, count=1))
         assert await ex.poller.poll_all_once()
         data, metrics = exported(ex)
-        assert data == expected(rig.endpoints.livekit_project_id, rig.active())
+        assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
         assert own(metrics, "api_requests_total", "list_sessions", "401") == 1
         first, refused, retried = rig.sim.log.for_endpoint("livekit.list")
         assert (refused.status, retried.status) == (401, 200)
@@ -352,17 +288,20 @@ async def test_a_401_remints_the_token_and_the_poll_succeeds() -> None:
 async def test_one_malformed_record_costs_only_itself(endpoint: str) -> None:
     """A record of the wrong shape among good ones is skipped and counted; the good ones
     export exactly as the world says."""
-    async with simulated(sessions=12) as rig, rig.exporter() as ex:
+    async with simulated(livekit_sessions=12) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set(endpoint, Fault(FaultAction.MALFORMED_RECORD, count=1))
         assert await ex.poller.poll_all_once()
         data, metrics = exported(ex)
-        assert data == expected(rig.endpoints.livekit_project_id, rig.active())
+        assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
         assert own(metrics, "records_skipped_total", "invalid") == 1
 
 
 async def test_tokens_are_short_lived_and_verified_by_the_simulator() -> None:
     """Requests carry HS256 roomList tokens with the configured TTL, accepted by the server."""
-    async with simulated(sessions=3) as rig, rig.exporter("--livekit.token-ttl", "2m") as ex:
+    async with (
+        simulated(livekit_sessions=3) as rig,
+        rig.exporter("livekit", "--livekit.token-ttl", "2m") as ex,
+    ):
         assert await ex.poller.poll_all_once()
     (request,) = rig.sim.log.for_endpoint("livekit.list")
     token = (request.header("authorization") or "").removeprefix("Bearer ")

@@ -9,7 +9,8 @@ from structlog.testing import capture_logs
 
 from exporter.errors import Reason
 from exporter.simulator import Fault, FaultAction
-from tests.integration.livepeer.world import running
+from tests.integration.livepeer.world import values, world
+from tests.support.simulated import exposition, poll, self_metric, simulated
 
 pytestmark = pytest.mark.anyio
 CORS_KEY = "cors-enabled-key-5f2a9c1e"
@@ -33,62 +34,74 @@ async def test_a_failed_poll_keeps_the_last_good_data_until_recovery(
     fault: Fault, reason: Reason
 ) -> None:
     """A fault fails the poll with its reason; the last data stays; the next poll recovers."""
-    async with running("--livepeer.page-size=10", streams=15) as rig:
-        assert await rig.poll() is None
-        good = rig.values()
-        assert good == pytest.approx(rig.world())
+    async with (
+        simulated(livepeer_sessions=15) as rig,
+        rig.exporter("livepeer", "--livepeer.page-size=10") as ex,
+    ):
+        assert await poll(ex) is None
+        good = values(ex)
+        assert good == pytest.approx(world(rig))
         await rig.advance(60)
         rig.sim.faults.set("livepeer.list", dataclasses.replace(fault, count=1))
-        error = await rig.poll()
+        error = await poll(ex)
         assert error is not None
         assert error.reason == reason
-        assert rig.self_metric("source_up") == 0
-        assert rig.self_metric("source_poll_errors_total", reason=reason) == 1
-        assert rig.values() == good
-        assert await rig.poll() is None
-        assert rig.self_metric("source_up") == 1
-        assert rig.values() == pytest.approx(rig.world())
+        assert self_metric(ex, "source_up") == 0
+        assert self_metric(ex, "source_poll_errors_total", reason=reason) == 1
+        assert values(ex) == good
+        assert await poll(ex) is None
+        assert self_metric(ex, "source_up") == 1
+        assert values(ex) == pytest.approx(world(rig))
 
 
 async def test_429_carries_retry_after_to_the_poller() -> None:
     """A 429 with Retry-After fails as rate_limited and hands the delay to the poller."""
-    async with running(streams=3) as rig:
+    async with simulated(livepeer_sessions=3) as rig, rig.exporter("livepeer") as ex:
         rig.sim.faults.set("livepeer.list", Fault.rate_limited(7, count=1))
-        error = await rig.poll()
+        error = await poll(ex)
         assert error is not None
         assert (error.reason, error.retry_after) == ("rate_limited", 7)
-        assert rig.self_metric("api_requests_total", endpoint="list_sessions", code="429") == 1
+        assert self_metric(ex, "api_requests_total", endpoint="list_sessions", code="429") == 1
 
 
 async def test_a_hung_request_times_out() -> None:
     """A request hanging past --poll.timeout fails the poll as a timeout."""
-    async with running("--poll.timeout=200ms", streams=3) as rig:
+    async with (
+        simulated(livepeer_sessions=3) as rig,
+        rig.exporter("livepeer", "--poll.timeout=200ms") as ex,
+    ):
         rig.sim.faults.set("livepeer.list", Fault(FaultAction.HANG, count=1))
-        error = await rig.poll()
+        error = await poll(ex)
         assert error is not None
         assert error.reason == "timeout"
-        assert rig.self_metric("api_requests_total", endpoint="list_sessions", code="error") == 1
+        assert self_metric(ex, "api_requests_total", endpoint="list_sessions", code="error") == 1
 
 
 async def test_a_malformed_record_costs_only_itself() -> None:
     """One record of the wrong shape is skipped and counted; the good ones are all exported."""
-    async with running("--livepeer.page-size=50", streams=20) as rig:
+    async with (
+        simulated(livepeer_sessions=20) as rig,
+        rig.exporter("livepeer", "--livepeer.page-size=50") as ex,
+    ):
         rig.sim.faults.set("livepeer.list", Fault(FaultAction.MALFORMED_RECORD, count=1))
-        assert await rig.poll() is None
-        assert rig.values() == pytest.approx(rig.world())
-        assert rig.self_metric("records_skipped_total", reason="invalid") == 1
+        assert await poll(ex) is None
+        assert values(ex) == pytest.approx(world(rig))
+        assert self_metric(ex, "records_skipped_total", reason="invalid") == 1
 
 
 async def test_an_unknown_key_is_auth_and_never_logged() -> None:
     """Studio's 401 echoes the unknown key; it appears in no log line and no metric."""
     key = "lp-unknown-key-0123456789abcdef"
     with capture_logs() as logs:
-        async with running(streams=3, key=key) as rig:
-            error = await rig.poll()
+        async with (
+            simulated(livepeer_sessions=3) as rig,
+            rig.exporter("livepeer", env={"LIVEPEER_API_KEY": key}) as ex,
+        ):
+            error = await poll(ex)
             assert error is not None
             assert error.reason == "auth"
             assert key not in str(error)
-            assert key not in rig.exposition()
+            assert key not in exposition(ex)
     assert any(entry["event"] == "poll_failed" for entry in logs)
     assert key not in repr(logs)
 
@@ -96,8 +109,11 @@ async def test_an_unknown_key_is_auth_and_never_logged() -> None:
 async def test_a_cors_enabled_key_is_refused_with_a_hint() -> None:
     """A CORS-enabled key gets 403: reason auth, and the log says to use a non-CORS key."""
     with capture_logs() as logs:
-        async with running(streams=3, key=CORS_KEY, livepeer_cors_api_key=CORS_KEY) as rig:
-            error = await rig.poll()
+        async with (
+            simulated(livepeer_sessions=3, livepeer_cors_api_key=CORS_KEY) as rig,
+            rig.exporter("livepeer", env={"LIVEPEER_API_KEY": CORS_KEY}) as ex,
+        ):
+            error = await poll(ex)
             assert error is not None
             assert error.reason == "auth"
             assert "use a non-CORS API key" in str(error)
@@ -109,9 +125,12 @@ async def test_a_cors_enabled_key_is_refused_with_a_hint() -> None:
 async def test_no_stream_key_reaches_exposition_or_logs() -> None:
     """parentStream's stream keys, served with every item, never leave the parser."""
     with capture_logs() as logs:
-        async with running("--livepeer.page-size=4", streams=12) as rig:
-            assert await rig.poll() is None
-            text = rig.exposition()
+        async with (
+            simulated(livepeer_sessions=12) as rig,
+            rig.exporter("livepeer", "--livepeer.page-size=4") as ex,
+        ):
+            assert await poll(ex) is None
+            text = exposition(ex)
             keys = [s.stream_key for s in rig.sim.livepeer.streams]
     assert keys
     for key in keys:

@@ -1,40 +1,22 @@
-"""The Livepeer source against the simulator over real sockets, and the world's expected output.
+"""The Livepeer source against the simulator over real sockets: the world's expected output.
 
-:func:`running` starts the simulator (on its own fake clock) and an exporter polling it with
-the Livepeer source (on a test fake clock kept in step), so polls are triggered by the test at
-chosen instants. :func:`expected` derives, from the simulator's ground truth and straight from
-the metric contract, every ``livepeer_studio_*`` sample the exporter should expose; it shares
-no code with the source, so it checks the source rather than repeating it.
+Tests run the simulator and an exporter with the Livepeer source in-process on one fake clock
+(:mod:`tests.support.simulated`) and poll at chosen instants. :func:`expected` derives, from
+the simulator's ground truth and straight from the metric contract, every ``livepeer_studio_*``
+sample the exporter should expose; it shares no code with the source, so it checks the source
+rather than repeating it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-import anyio
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import Exporter, build_exporter
-from exporter.config.settings import Settings
-from exporter.errors import SourceError
-from exporter.simulator import (
-    FakeClock as SimClock,
-)
-from exporter.simulator import (
-    LivepeerSessionPlan,
-    LivepeerSessionTruth,
-    RecordedRequest,
-    Simulator,
-    SimulatorConfig,
-    StreamPlan,
-)
-from exporter.sources.livepeer import SPEC
-from exporter.sources.registry import SOURCES
-from tests.support.fakes import FakeClock
+from exporter.app import Exporter
+from exporter.simulator import LivepeerSessionPlan, LivepeerSessionTruth, StreamPlan
+from tests.support.simulated import Simulated, exposition
 
 Sample = tuple[str, tuple[tuple[str, str], ...]]
 STATES = ("waiting", "ready", "failed", "deleted", "none")
@@ -123,83 +105,19 @@ def expected(
     return out
 
 
-@dataclass
-class Rig:
-    """A running simulator and an exporter polling it on demand."""
-
-    sim: Simulator
-    sim_clock: SimClock
-    clock: FakeClock
-    exporter: Exporter
-
-    @property
-    def now(self) -> float:
-        return self.sim_clock.now
-
-    async def advance(self, seconds: float) -> None:
-        """Move the world and the exporter's clock together."""
-        self.sim_clock.advance(seconds)
-        await self.clock.advance(seconds)
-
-    async def poll(self) -> SourceError | None:
-        """One poll of the Livepeer target, as the poller runs it; its error, if any."""
-        (target,) = self.exporter.poller.targets
-        return await self.exporter.poller.poll_once(target)
-
-    def exposition(self) -> str:
-        fresh = self.exporter.store.fresh(self.clock.monotonic())
-        return b"".join(self.exporter.exposition.body(fresh, "text", gzip=False)).decode()
-
-    def values(self) -> dict[Sample, float]:
-        return exported(self.exposition())
-
-    def world(self, **windows: float) -> dict[Sample, float]:
-        """The expected samples for the world as it is now."""
-        truths = self.sim.livepeer.sessions(at=self.now)
-        return expected(truths, self.now, [self.sim.livepeer.project_id], **windows)
-
-    def self_metric(self, name: str, **labels: str) -> float | None:
-        return self.exporter.registry.get_sample_value(
-            f"livesession_exporter_{name}",
-            {"source": "livepeer_studio", "target": "default", **labels},
-        )
-
-    def list_requests(self) -> list[RecordedRequest]:
-        return self.sim.log.for_endpoint("livepeer.list")
+def values(exporter: Exporter) -> dict[Sample, float]:
+    """Every ``livepeer_studio_*`` sample the exporter exposes now."""
+    return exported(exposition(exporter))
 
 
-@asynccontextmanager
-async def running(
-    *flags: str,
-    streams: int = 20,
-    seed: int = 11,
-    key: str | None = None,
-    **config: Any,
-) -> AsyncIterator[Rig]:
-    """A simulator of ``streams`` streams and an exporter with ``flags`` polling it."""
-    sim_clock = SimClock()
-    sim = Simulator(
-        SimulatorConfig(
-            seed=seed, livekit_sessions=0, livepeer_sessions=streams, clock=sim_clock, **config
-        )
-    )
-    async with anyio.create_task_group() as tg:
-        endpoints = await tg.start(sim.run)
-        settings = Settings.from_sources(
-            [f"--livepeer.url={endpoints.livepeer_url}", *flags],
-            {"LIVEPEER_API_KEY": key or endpoints.livepeer_api_key},
-            SOURCES,
-        )
-        clock = FakeClock(wall=sim_clock.now)
-        async with build_exporter(
-            settings, clock=clock, specs=[SPEC], registry=CollectorRegistry()
-        ) as exporter:
-            yield Rig(sim, sim_clock, clock, exporter)
-        tg.cancel_scope.cancel()
+def world(rig: Simulated, **windows: float) -> dict[Sample, float]:
+    """The expected samples for the world as it is now."""
+    truths = rig.sim.livepeer.sessions(at=rig.now)
+    return expected(truths, rig.now, [rig.sim.livepeer.project_id], **windows)
 
 
 def scripted(
-    rig: Rig, sid: str, *, started: float, ended: float | None = None, **plan: Any
+    rig: Simulated, sid: str, *, started: float, ended: float | None = None, **plan: Any
 ) -> LivepeerSessionPlan:
     """Add a session of its own parent stream, ``started``/``ended`` seconds from now."""
     now_ms = int(rig.now * 1000)
