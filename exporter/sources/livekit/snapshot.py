@@ -52,7 +52,7 @@ def build_snapshot(
         if known is not None:
             publishers += known.publishers
     ranked = sorted(active, key=lambda s: (-s.num_active_participants, s.session_id))
-    kept = {s.session_id for s in ranked[: max(max_sessions, 0)]}
+    kept = {s.session_id for s in ranked[:max_sessions]}
     shown = tuple(SessionView(s, details.get(s.session_id)) for s in active if s.session_id in kept)
     return LiveKitSnapshot(
         project=project,

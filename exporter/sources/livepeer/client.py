@@ -42,7 +42,7 @@ class LivepeerClient:
             raise ValueError("the Livepeer source needs an API key")
         self._settings = settings
         self._context = context
-        self._url = f"{settings.url.rstrip('/')}/session"
+        self._url = f"{settings.url}/session"
         self._headers = {
             "authorization": f"Bearer {settings.api_key.reveal()}",
             "accept": "application/json",

@@ -8,7 +8,7 @@ session, so they stay exact whatever the cap leaves out.
 The ``max-sessions`` cap bounds the sessions that get per-session series. Active sessions come
 first, those with the highest ingest rate kept (they carry the most traffic, and are what an
 operator looks at when something is wrong); tracked recorded sessions that are no longer active
-fill whatever budget is left, most recently seen first. ``omitted`` counts the active sessions
+fill whatever room the cap leaves, most recently seen first. ``omitted`` counts the active sessions
 left out (what ``sessions_omitted`` exports); ``recordings_omitted`` the others.
 """
 
@@ -128,14 +128,14 @@ def build_snapshot(
     if not sums:
         sums[""] = _Sums()
 
-    budget = max(windows.max_sessions, 0)
-    kept_active = sorted(active, key=lambda s: (-s.ingest_rate, -s.last_seen_ms, s.id))[:budget]
+    cap = windows.max_sessions
+    kept_active = sorted(active, key=lambda s: (-s.ingest_rate, -s.last_seen_ms, s.id))[:cap]
     active_ids = {s.id for s in active}
     kept_ids = {s.id for s in kept_active}
     recorded_only = sorted(
         (s for s in tracked if s.id not in active_ids), key=lambda s: (-s.last_seen_ms, s.id)
     )
-    kept_recorded_only = recorded_only[: budget - len(kept_active)]
+    kept_recorded_only = recorded_only[: cap - len(kept_active)]
     kept_recorded = [s for s in tracked if s.id in kept_ids] + kept_recorded_only
     return LivepeerSnapshot(
         totals=tuple(sums[project].totals(project) for project in sorted(sums)),
