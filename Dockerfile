@@ -16,9 +16,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-# Only what the wheel needs (pyproject.toml reads README.md as the long description);
+# Only what the wheel needs (pyproject.toml reads README.md as the long description) and the
+# pinned versions of every dependency (constraints.txt), so the image runs what the tests ran;
 # .dockerignore keeps everything else out of the build context.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY exporter ./exporter
 
 # pip compiles every module to bytecode while installing, so the read-only image never
@@ -26,7 +27,7 @@ COPY exporter ./exporter
 # anything at run time.
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
- && /opt/venv/bin/pip install /tmp/wheels/livesession_exporter-*.whl \
+ && /opt/venv/bin/pip install --constraint constraints.txt /tmp/wheels/livesession_exporter-*.whl \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools \
  && /opt/venv/bin/livesession-exporter --version
 

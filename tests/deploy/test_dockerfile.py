@@ -85,10 +85,12 @@ def test_build_is_multi_stage_from_an_overridable_official_python_slim_base() ->
 
 
 def test_build_installs_a_wheel_into_the_venv() -> None:
-    """The build stage makes a wheel of the project and installs that into /opt/venv."""
+    """The build stage makes a wheel of the project and installs that into /opt/venv, with
+    every dependency at the version constraints.txt pins (the version the tests ran)."""
     runs = " ".join(args for keyword, args in _instructions() if keyword == "RUN")
     assert "pip wheel --no-deps --wheel-dir /tmp/wheels ." in runs
-    assert "/opt/venv/bin/pip install /tmp/wheels/livesession_exporter-*.whl" in runs
+    install = "/opt/venv/bin/pip install --constraint constraints.txt"
+    assert f"{install} /tmp/wheels/livesession_exporter-*.whl" in runs
 
 
 def test_runs_as_a_numeric_non_root_user() -> None:
