@@ -34,7 +34,9 @@ WRONG_SECRET = "not-the-secret-the-simulator-knows-0123456789"
 ADDED_ROOM = "room-added-during-the-outage"
 # Requests of one poll arrive within this of each other; polls at least INTERVAL apart.
 SAME_POLL = 0.5
-CLOCK_SLACK = 0.05
+# Times are when the simulator's thread saw a request: scheduling jitter on a busy machine
+# moves one by tens of ms (56 ms seen with both cores loaded); far below a real hammering.
+CLOCK_SLACK = 0.15
 
 
 def livekit_data(m: Exposition) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
