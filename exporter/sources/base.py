@@ -118,11 +118,9 @@ class SourceSpec(Generic[_S]):
     secrets: tuple[SecretInput, ...]
     enable_hint: str
     """How to configure it, for the error when no source is."""
-    parse: Callable[[Resolver, SecretReader], _S]
+    configure: Callable[[Resolver, SecretReader], _S]
+    """Its settings from flags and env; problems go to the resolver."""
     build: Callable[[_S, TargetContext], Source[Any]]
-
-    def configure(self, resolver: Resolver, reader: SecretReader) -> _S:
-        return self.parse(resolver, reader)
 
 
 @dataclass(frozen=True, slots=True)

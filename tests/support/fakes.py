@@ -142,7 +142,7 @@ def spec_for(source: FakeSource) -> SourceSpec[FakeSettings]:
         flags=(),
         secrets=(),
         enable_hint="nothing to set",
-        parse=lambda resolver, reader: FakeSettings(source.target),
+        configure=lambda resolver, reader: FakeSettings(source.target),
         build=build,
     )
 

@@ -19,6 +19,6 @@ SPEC: Final = SourceSpec(
     flags=settings.FLAGS,
     secrets=settings.SECRETS,
     enable_hint=settings.ENABLE_HINT,
-    parse=settings.parse_settings,
+    configure=settings.parse_settings,
     build=LivepeerSource,
 )
