@@ -30,6 +30,7 @@ from exporter.simulator import (
     SimulatorConfig,
     SimulatorEndpoints,
 )
+from exporter.simulator.livekit.model import NS
 from exporter.sources.registry import SOURCES
 from tests.support.fakes import FakeClock
 from tests.support.processes import simulator_env
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 Source = Literal["livekit", "livepeer"]
-NS = 1_000_000_000
 START = WorldClock.DEFAULT_START
 """The instant every simulated world starts at, so seeded worlds are the same on every run."""
 _ENV_PREFIX: dict[Source, str] = {"livekit": "LIVEKIT_", "livepeer": "LIVEPEER_"}

@@ -70,7 +70,7 @@ class LiveKitSessionTruth:
 
     List fields: ``session_id`` … ``connection_successes``. Details add the participants,
     ``billable_bandwidth`` (details ``bandwidth``) and ``connection_minutes``. Timestamps are
-    integer nanoseconds; the ``*_s`` properties give float Unix seconds.
+    integer nanoseconds; ``created_at_s`` gives the start in float Unix seconds.
     """
 
     session_id: str
@@ -97,10 +97,6 @@ class LiveKitSessionTruth:
     @property
     def created_at_s(self) -> float:
         return self.created_at_ns / NS
-
-    @property
-    def last_active_s(self) -> float:
-        return self.last_active_ns / NS
 
     def publishers(self) -> dict[str, int]:
         """Connected participants publishing each source, keyed by metric ``track_source``."""
