@@ -87,10 +87,10 @@ class Rerender(Collector):
 
 async def _serve(settings: Settings, text: bytes, gzipped: bytes) -> None:
     async with build_exporter(settings) as exporter:
-        if not await exporter.poller.poll_all_once():
+        if not await exporter.poll_all_once():
             raise SystemExit("baseline_server: a poll of the simulator failed")
         # the store keeps only renderings, so poll once more for the snapshots themselves
-        snapshots = [(t.source, await t.source.poll()) for t in exporter.poller.targets]
+        snapshots = [(t.source, await t.source.poll()) for t in exporter.fleet.targets]
         registry = CollectorRegistry()
         add_standard_collectors(registry)  # the exporter keeps these apart from its registry
         registry.register(Rerender(exporter, snapshots))

@@ -164,8 +164,8 @@ def run() -> list[Result]:
     assert len(lk.shown) == defaults.of(LiveKitSettings).max_sessions
     assert lp.active_count >= 0.98 * SESSIONS, f"only {lp.active_count} active Livepeer sessions"
 
-    lk_render, _, lk_chunk = cpu(lambda: render_chunk(livekit_families(lk)), runs=3)
-    lp_render, _, lp_chunk = cpu(lambda: render_chunk(livepeer_families(lp)), runs=3)
+    lk_render, _, lk_chunk = cpu(lambda: render_chunk(livekit_families(lk, "prod")), runs=3)
+    lp_render, _, lp_chunk = cpu(lambda: render_chunk(livepeer_families(lp, "prod")), runs=3)
     details_cpu, _, parsed = cpu(
         lambda: [parse_details(decode_json(b, "session_details")) for b in details_bodies],
         runs=3,

@@ -231,7 +231,7 @@ def live_part() -> Result:
     add_standard_collectors(standard)
     metrics = SelfMetrics(registry)
     for source, target in (("livekit_cloud", "p_benchmark"), ("livepeer_studio", "default")):
-        telemetry = metrics.target(source, target)
+        telemetry = metrics.target(source, target, target)
         for endpoint in ("list_sessions", "session_details"):
             for seconds in (0.02, 0.06, 0.3):
                 telemetry.request(endpoint, "200", seconds)

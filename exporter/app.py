@@ -1,8 +1,9 @@
-"""Composition root: wires settings, sources, poller, HTTP server and signals into one process.
+"""Composition root: wires settings, targets, poller, reloads, HTTP server and signals.
 
-Everything runs in one anyio task group on one event loop: a poll loop per target and the
-embedded uvicorn server. SIGTERM/SIGINT cancel the group; in-flight upstream requests are
-cancelled with it, so the process exits 0 within a couple of seconds even while a poll hangs.
+Everything runs in one anyio task group on one event loop: the poller (a loop per target), the
+reloader, the file watcher and the embedded uvicorn server. SIGHUP asks for a reload;
+SIGTERM/SIGINT cancel the group, and in-flight upstream requests are cancelled with it, so the
+process exits 0 within a couple of seconds even while a poll hangs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -25,17 +26,16 @@ from exporter.config.settings import Settings
 from exporter.exposition.scrape import Exposition
 from exporter.exposition.self_metrics import SelfMetrics
 from exporter.exposition.store import Store
+from exporter.fleet import Fleet
 from exporter.logs import Redactor, get_logger
-from exporter.poller import Poller, Target
-from exporter.sources.base import SourceSpec, TargetContext
+from exporter.poller import Poller
+from exporter.reload import Reloader
+from exporter.sources.base import SourceSpec
 from exporter.sources.registry import SOURCES
-from exporter.sources.upstream import UpstreamClient
 from exporter.web.app import App
 from exporter.web.server import bind, bound_url, serve
 
 __all__ = ["Exporter", "build_exporter", "run"]
-
-USER_AGENT = f"livesession-exporter/{__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,21 @@ class Exporter:
     settings: Settings
     clock: Clock
     registry: CollectorRegistry
+    metrics: SelfMetrics
     store: Store
     poller: Poller
+    fleet: Fleet
+    reloader: Reloader
     exposition: Exposition
     app: App
+
+    def start(self) -> None:
+        """Start polling the configured targets (the poller must be running)."""
+        self.fleet.start()
+
+    async def poll_all_once(self) -> bool:
+        """Poll every target once, concurrently; True if every poll succeeded."""
+        return await self.poller.poll_all_once(self.fleet.targets)
 
 
 @asynccontextmanager
@@ -59,8 +70,9 @@ async def build_exporter(
     specs: Sequence[SourceSpec[Any]] = SOURCES,
     registry: CollectorRegistry | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    redactor: Redactor | None = None,
 ) -> AsyncIterator[Exporter]:
-    """Assemble an exporter; its HTTP clients close when the context ends.
+    """Assemble an exporter; its loops stop and HTTP clients close when the context ends.
 
     Tests pass a fake clock, fake source specs, a fresh registry and a fake transport.
     """
@@ -72,44 +84,54 @@ async def build_exporter(
         standard = CollectorRegistry()
         add_standard_collectors(standard)
     metrics = SelfMetrics(registry)
+    metrics.sharded(settings.shard.ordinal, settings.shard.total)
+    metrics.loaded(at=clock.time(), config_hash=settings.loaded.hash, reload=False)
     store = Store(settings.stale_after)
     log = get_logger()
-    targets: list[Target] = []
-    async with AsyncExitStack() as stack:
-        for spec in specs:
-            options = settings.sources.get(spec.kind)
-            name = None if options is None else options.target
-            if name is None:
-                continue
-            telemetry = metrics.target(spec.kind, name)
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    timeout=settings.poll_timeout,
-                    headers={"user-agent": USER_AGENT},
-                    transport=transport,
-                    follow_redirects=False,
-                )
-            )
-            context = TargetContext(
-                http=UpstreamClient(client, telemetry),
-                clock=clock,
-                telemetry=telemetry,
-                log=log.bind(source=spec.kind, target=name),
-            )
-            source = spec.build(options, context)
-            deadline = max(source.interval, settings.poll_timeout)
-            targets.append(Target(source, telemetry, deadline))
-        poller = Poller(targets, store, clock, log)
-        exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
-        app = App(
-            store=store,
-            exposition=exposition,
-            clock=clock,
-            telemetry_path=settings.telemetry_path,
-            alive=lambda: poller.alive,
-            demo=settings.demo,
-        )
-        yield Exporter(settings, clock, registry, store, poller, exposition, app)
+    poller = Poller(store, clock, log)
+    fleet = Fleet(
+        specs=specs,
+        shard=settings.shard,
+        poll_timeout=settings.poll_timeout,
+        metrics=metrics,
+        store=store,
+        poller=poller,
+        clock=clock,
+        log=log,
+        transport=transport,
+    )
+    reloader = Reloader(
+        settings.load,
+        settings.loaded,
+        fleet=fleet,
+        metrics=metrics,
+        clock=clock,
+        log=log,
+        redactor=redactor,
+    )
+
+    async def reload() -> tuple[str, ...]:
+        return (await reloader.request()).problems
+
+    exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
+    app = App(
+        store=store,
+        exposition=exposition,
+        clock=clock,
+        telemetry_path=settings.telemetry_path,
+        alive=lambda: fleet.polling,
+        demo=settings.demo,
+        reload=reload if settings.enable_lifecycle else None,
+    )
+    exporter = Exporter(
+        settings, clock, registry, metrics, store, poller, fleet, reloader, exposition, app
+    )
+    try:
+        await fleet.apply(settings.targets, start=False)
+        yield exporter
+    finally:
+        with anyio.CancelScope(shield=True):
+            await fleet.aclose()
 
 
 def add_standard_collectors(registry: CollectorRegistry) -> None:
@@ -131,7 +153,7 @@ async def run(
     With ``--demo`` the simulator runs beside the exporter in the same task group.
     """
     if not settings.demo:
-        return await _run(settings, stdout, specs)
+        return await _run(settings, stdout, specs, redactor)
     # imported here: the simulator is thousands of lines a real deployment never runs
     from exporter.demo import start_simulator
 
@@ -143,7 +165,7 @@ async def run(
             if redactor is not None:
                 for secret in demo.secrets:
                     redactor.add(secret)
-            code = await _run(demo, stdout, specs)
+            code = await _run(demo, stdout, specs, redactor)
             tg.cancel_scope.cancel()
     except ExceptionGroup as group:
         # the simulator's task group wraps what _run raised (a listen address in use, say);
@@ -155,31 +177,39 @@ async def run(
 
 
 async def _run(
-    settings: Settings, stdout: BinaryIO | None, specs: Sequence[SourceSpec[Any]]
+    settings: Settings,
+    stdout: BinaryIO | None,
+    specs: Sequence[SourceSpec[Any]],
+    redactor: Redactor | None,
 ) -> int:
     log = get_logger()
-    async with build_exporter(settings, specs=specs) as exporter:
+    async with build_exporter(settings, specs=specs, redactor=redactor) as exporter:
         if settings.once:
             return await _once(exporter, stdout or sys.stdout.buffer)
         sock = bind(settings.listen_address)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(exporter.poller.run)
+            await tg.start(exporter.poller.run)
+            exporter.start()
+            tg.start_soon(exporter.reloader.run)
+            if settings.auto_reload_interval > 0:
+                tg.start_soon(exporter.reloader.watch, settings.auto_reload_interval)
             await tg.start(serve, exporter.app, sock)
             log.info(
                 "exporter_started",
                 version=__version__,
                 url=bound_url(sock) + settings.telemetry_path,
                 demo=settings.demo,
-                sources=[f"{t.source.kind}/{t.source.target}" for t in exporter.poller.targets],
+                sources=[f"{t.source.kind}/{t.source.target}" for t in exporter.fleet.targets],
+                shard=f"{settings.shard.ordinal}/{settings.shard.total}",
             )
-            await _wait_for_signal(log)
+            await _wait_for_signal(exporter.reloader, log)
             tg.cancel_scope.cancel()
     log.info("exporter_stopped")
     return 0
 
 
 async def _once(exporter: Exporter, out: BinaryIO) -> int:
-    ok = await exporter.poller.poll_all_once()
+    ok = await exporter.poll_all_once()
     fresh = exporter.store.fresh(exporter.clock.monotonic())
     for piece in exporter.exposition.body(fresh, "text", gzip=False):
         out.write(piece)
@@ -187,8 +217,12 @@ async def _once(exporter: Exporter, out: BinaryIO) -> int:
     return 0 if ok else 1
 
 
-async def _wait_for_signal(log: FilteringBoundLogger) -> None:
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+async def _wait_for_signal(reloader: Reloader, log: FilteringBoundLogger) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
+            if signum == signal.SIGHUP:
+                log.info("reload_requested", trigger="SIGHUP")
+                reloader.request_nowait()
+                continue
             log.info("shutdown_requested", signal=signal.Signals(signum).name)
             return

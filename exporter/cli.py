@@ -23,7 +23,7 @@ from exporter.logs import Redactor, configure_logging, get_logger
 from exporter.sources.base import SourceSpec
 from exporter.sources.registry import SOURCES, all_flags, secret_envs
 
-__all__ = ["main"]
+__all__ = ["check_report", "main"]
 
 PROG = "livesession-exporter"
 
@@ -49,6 +49,9 @@ def main(
         sys.stderr.write(f"{PROG}: invalid configuration:\n")
         sys.stderr.writelines(f"  {problem}\n" for problem in exc.problems)
         return 2
+    if settings.check:
+        sys.stdout.write(check_report(settings))
+        return 0
     redactor = Redactor(settings.secrets)
     configure_logging(settings.log_level, settings.log_format, redactor)
     try:
@@ -58,3 +61,18 @@ def main(
         return 1
     except KeyboardInterrupt:  # SIGINT before the signal receiver was installed
         return 0
+
+
+def check_report(settings: Settings) -> str:
+    """``--config.check``'s output: one line per target, never a secret."""
+    where = settings.config_file or "flags and environment"
+    lines = [f"configuration OK ({where}): {len(settings.targets)} target(s)"]
+    for target in settings.targets:
+        state = [] if target.enabled else ["disabled"]
+        if target.enabled and not settings.shard.owns(target.identity):
+            state.append(f"not in shard {settings.shard.ordinal}")
+        lines.append(
+            f"  {target.kind}  name={target.name}  identity={target.identity}  "
+            f"interval={target.interval:g}s" + "".join(f"  ({s})" for s in state)
+        )
+    return "\n".join(lines) + "\n"

@@ -1,6 +1,8 @@
 """One poll loop per target: schedule, deadline, backoff, Retry-After, publish.
 
-Each loop polls its source, renders the snapshot off the event loop and publishes it to the
+Loops start and stop while the poller runs (a reload adds, restarts and removes targets); a
+stopped loop's in-flight poll is cancelled and awaited, so two loops of one target never
+overlap. Each loop polls its source, renders the snapshot off the event loop and publishes it to the
 store in one swap. Polls of a target never overlap (the loop is sequential). After failures the
 next poll waits ``interval * 2^(n-1)`` (capped, plus up to 25 % jitter so replicas drift
 apart), never less than the normal interval, and never less than a ``Retry-After`` the
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import anyio
+import anyio.abc
 from structlog.typing import FilteringBoundLogger
 
 from exporter.clock import Clock
@@ -58,24 +61,38 @@ class Target:
     deadline: float
     """Longest a whole poll may take before it is abandoned as a timeout."""
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(source, target): what the store and the self-metrics know it by."""
+        return (self.source.kind, self.source.target)
+
 
 class _DeadlineExceeded(Exception):
     """The poll outlived its deadline and was cancelled."""
 
 
+@dataclass(slots=True)
+class _Loop:
+    target: Target
+    scope: anyio.CancelScope
+    done: anyio.Event
+    stopping: bool = False
+
+
 class Poller:
-    """Runs every target's loop in one task group, or each target once for ``--once``."""
+    """Runs one loop per target in one task group; loops start and stop while it runs.
+
+    Also polls a set of targets once, for ``--once``.
+    """
 
     def __init__(
         self,
-        targets: Sequence[Target],
         store: Store,
         clock: Clock,
         log: FilteringBoundLogger,
         *,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._targets = tuple(targets)
         self._store = store
         self._clock = clock
         self._log = log
@@ -83,26 +100,51 @@ class Poller:
         # one render at a time: targets polled together would otherwise hold their rendering
         # buffers at once, and the threads share one core's worth of GIL anyway
         self._rendering = anyio.CapacityLimiter(1)
-        self._running = 0
-        for target in self._targets:
-            store.register(target.source.kind, target.source.target)
+        self._loops: dict[tuple[str, str], _Loop] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+        self._dead = False
 
     @property
     def targets(self) -> tuple[Target, ...]:
-        return self._targets
+        """The targets whose loops run, in the order they were started."""
+        return tuple(loop.target for loop in self._loops.values())
+
+    @property
+    def running(self) -> frozenset[tuple[str, str]]:
+        """The keys of the targets whose loops run."""
+        return frozenset(self._loops)
 
     @property
     def alive(self) -> bool:
-        """True while every target's loop is running."""
-        return self._running == len(self._targets)
+        """False once a loop ended without being stopped (it never should)."""
+        return not self._dead
 
-    async def run(self) -> None:
-        """Poll every target forever (until cancelled)."""
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Host the loops until cancelled; ready for :meth:`start` once started."""
         async with anyio.create_task_group() as tg:
-            for target in self._targets:
-                tg.start_soon(self._loop, target)
+            self._group = tg
+            task_status.started()
+            await anyio.sleep_forever()
 
-    async def poll_all_once(self) -> bool:
+    def start(self, target: Target, delay: float = 0.0) -> None:
+        """Start polling ``target``, first after ``delay`` seconds."""
+        assert self._group is not None, "Poller.run() must be started first"  # noqa: S101
+        assert target.key not in self._loops, f"{target.key} is already polled"  # noqa: S101
+        loop = _Loop(target, anyio.CancelScope(), anyio.Event())
+        self._loops[target.key] = loop
+        self._group.start_soon(self._loop, loop, delay)
+
+    async def stop(self, key: tuple[str, str]) -> Target:
+        """Stop a target's loop and wait until it has ended (an in-flight poll is cancelled)."""
+        loop = self._loops.pop(key)
+        loop.stopping = True
+        loop.scope.cancel()
+        await loop.done.wait()
+        return loop.target
+
+    async def poll_all_once(self, targets: Sequence[Target]) -> bool:
         """Poll each target once, concurrently; True if every poll succeeded."""
         results: list[bool] = []
 
@@ -110,25 +152,28 @@ class Poller:
             results.append(await self.poll_once(target) is None)
 
         async with anyio.create_task_group() as tg:
-            for target in self._targets:
+            for target in targets:
                 tg.start_soon(one, target)
         return all(results)
 
-    async def _loop(self, target: Target) -> None:
+    async def _loop(self, loop: _Loop, delay: float) -> None:
+        target = loop.target
         backoff = Backoff(target.source.interval)
         failures = 0
-        self._running += 1
         try:
-            while True:
-                started = self._clock.monotonic()
-                error = await self.poll_once(target)
-                failures = 0 if error is None else failures + 1
-                due = started + backoff.delay(failures, self._rand())
-                if error is not None and error.retry_after is not None:
-                    due = max(due, self._clock.monotonic() + error.retry_after)
-                await self._clock.sleep(due - self._clock.monotonic())
+            with loop.scope:
+                await self._clock.sleep(delay)
+                while True:
+                    started = self._clock.monotonic()
+                    error = await self.poll_once(target)
+                    failures = 0 if error is None else failures + 1
+                    due = started + backoff.delay(failures, self._rand())
+                    if error is not None and error.retry_after is not None:
+                        due = max(due, self._clock.monotonic() + error.retry_after)
+                    await self._clock.sleep(due - self._clock.monotonic())
         finally:
-            self._running -= 1
+            self._dead = self._dead or not loop.stopping
+            loop.done.set()
 
     async def poll_once(self, target: Target) -> SourceError | None:
         """One poll of one target, recorded in telemetry, store and log; returns its error."""

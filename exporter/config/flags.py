@@ -15,15 +15,22 @@ from typing import Final, Generic, TypeVar
 
 from exporter.config.values import (
     BOOLEAN,
+    DURATION,
     LISTEN_ADDRESS,
+    PATH,
     POSITIVE_DURATION,
     TELEMETRY_PATH,
+    TEXT,
     ListenAddress,
     Parser,
     choice,
+    integer,
 )
 
 __all__ = [
+    "CONFIG_AUTO_RELOAD_INTERVAL",
+    "CONFIG_CHECK",
+    "CONFIG_FILE",
     "DEMO",
     "LOG_FORMAT",
     "LOG_LEVEL",
@@ -31,7 +38,11 @@ __all__ = [
     "POLL_INTERVAL",
     "POLL_STALE_AFTER",
     "POLL_TIMEOUT",
+    "SHARD",
+    "SHARD_FROM_POD_NAME",
+    "TOTAL_SHARDS",
     "VERSION",
+    "WEB_ENABLE_LIFECYCLE",
     "WEB_LISTEN_ADDRESS",
     "WEB_TELEMETRY_PATH",
     "Flag",
@@ -57,7 +68,11 @@ class Flag(Generic[_T]):
     demo_default: str | None = None
     """The default under ``--demo``, where it differs (a demo should move)."""
     enables: bool = False
-    """Giving this flag (even empty) means its source was meant to run."""
+    """Giving this flag (even empty) means its source was meant to run; in ``--config.file``
+    it is a target's identity (required, and not allowed under ``defaults``)."""
+    in_file: bool = True
+    """Whether a target of ``--config.file`` sets it too, as a key (snake_case of the name
+    after the source's prefix); the Livepeer target name is a target's ``name`` there."""
 
     @property
     def kind(self) -> str:
@@ -83,6 +98,18 @@ WEB_LISTEN_ADDRESS: Final[Flag[ListenAddress]] = Flag(
 WEB_TELEMETRY_PATH: Final = Flag(
     "web.telemetry-path", TELEMETRY_PATH, "/metrics", "path of the exposition"
 )
+WEB_ENABLE_LIFECYCLE: Final = Flag(
+    "web.enable-lifecycle", BOOLEAN, "false", "serve POST /-/reload (reloads the configuration)"
+)
+CONFIG_FILE: Final = Flag(
+    "config.file", PATH, None, "YAML file listing the targets (instead of the per-source flags)"
+)
+CONFIG_AUTO_RELOAD_INTERVAL: Final = Flag(
+    "config.auto-reload-interval",
+    DURATION,
+    "0s",
+    "reload when the file or a secret file it names changes, checked this often; 0 = off",
+)
 LOG_LEVEL: Final = Flag(
     "log.level", choice("debug", "info", "warning", "error"), "info", "log level"
 )
@@ -98,24 +125,43 @@ POLL_TIMEOUT: Final = Flag("poll.timeout", POSITIVE_DURATION, "20s", "limit for 
 POLL_STALE_AFTER: Final = Flag(
     "poll.stale-after", POSITIVE_DURATION, "5m", "how long a failing target's data is still served"
 )
+SHARD: Final = Flag("shard", integer(0), "0", "this process's shard ordinal (0-based)")
+TOTAL_SHARDS: Final = Flag(
+    "total-shards", integer(1), "1", "number of shards the targets split into"
+)
+SHARD_FROM_POD_NAME: Final = Flag(
+    "shard.from-pod-name", TEXT, None, "take --shard from a StatefulSet pod name's -<ordinal>"
+)
 DEMO: Final = Flag(
     "demo", BOOLEAN, "false", "poll the built-in simulator of both APIs; no credentials needed"
 )
 ONCE: Final = Flag(
     "once", BOOLEAN, "false", "poll every source once, print the exposition, exit 0 or 1"
 )
+CONFIG_CHECK: Final = Flag(
+    "config.check",
+    BOOLEAN,
+    "false",
+    "validate the configuration (reading every secret), print the targets, exit 0 or 2",
+)
 VERSION: Final = Flag("version", _ACTION, None, "print the version and exit")
 
 _HEAD: Final[tuple[Flag[object], ...]] = (
     WEB_LISTEN_ADDRESS,
     WEB_TELEMETRY_PATH,
+    WEB_ENABLE_LIFECYCLE,
     LOG_LEVEL,
     LOG_FORMAT,
     POLL_INTERVAL,
     POLL_TIMEOUT,
     POLL_STALE_AFTER,
+    CONFIG_FILE,
+    CONFIG_AUTO_RELOAD_INTERVAL,
+    SHARD,
+    TOTAL_SHARDS,
+    SHARD_FROM_POD_NAME,
 )
-_TAIL: Final[tuple[Flag[object], ...]] = (DEMO, ONCE, VERSION)
+_TAIL: Final[tuple[Flag[object], ...]] = (DEMO, ONCE, CONFIG_CHECK, VERSION)
 
 
 def flag_table(source_flags: Iterable[Sequence[Flag[object]]]) -> tuple[Flag[object], ...]:

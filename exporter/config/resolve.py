@@ -112,6 +112,9 @@ class Resolver:
         """Whether the user set this flag (by argv or env), whatever its value."""
         return lookup(flag, self._given, self.env) is not None
 
+    def given_on_command_line(self, flag: Flag[object]) -> bool:
+        return flag.name in self._given
+
     def get(self, flag: Flag[_T]) -> _T:
         """The parsed value of a flag that has a default; on a problem, records it and
         returns the default so the remaining checks still run."""
@@ -121,7 +124,7 @@ class Resolver:
             return flag.parser.parse(raw.value)
         except ValueError as exc:
             if self.given(flag) or flag.inherits is None:
-                self.problems.append(f"{where(flag, raw)}: {exc}")  # else the parent says it
+                self.problems.append(f"{self.where(flag, raw)}: {exc}")  # else the parent says it
             # the value no longer matters (ConfigError follows); any valid one will do
             fallback = (flag.inherits or flag).default
             assert fallback is not None  # noqa: S101  # a flag with a parser has a default
@@ -131,6 +134,10 @@ class Resolver:
         """The text of a flag without a default (credentials), or None when unset or empty."""
         raw = lookup(flag, self._given, self.env)
         return raw.value.strip() or None if raw is not None else None
+
+    def where(self, flag: Flag[object], raw: Raw) -> str:
+        """How a problem names the value it is about."""
+        return where(flag, raw)
 
 
 def where(flag: Flag[object], raw: Raw) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporter.config.flags import Flag
-from exporter.config.resolve import Resolver, where
+from exporter.config.resolve import Resolver
 
 __all__ = ["Secret", "SecretInput", "SecretReader"]
 
@@ -87,11 +87,13 @@ class SecretReader:
                 reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
                 # the value is not echoed: a secret pasted where its path belongs is a common slip
                 resolver.problems.append(
-                    f"{where(secret.file, raw)}: cannot read the file it names: {reason}"
+                    f"{resolver.where(secret.file, raw)}: cannot read the file it names: {reason}"
                 )
                 return None
             if not text:
-                resolver.problems.append(f"{where(secret.file, raw)}: the file it names is empty")
+                resolver.problems.append(
+                    f"{resolver.where(secret.file, raw)}: the file it names is empty"
+                )
                 return None
             self.found.append(text)
             return Secret(text)

@@ -1,22 +1,34 @@
 """Settings as a pure function of (argv, env, sources): typed, validated, every problem at once.
 
-``Settings.from_sources(argv, env, sources)`` reads nothing global except the secret files it
-is told about, so tests pass plain lists and dicts. The core settings are parsed here; each
-source parses its own (:class:`SourceOptions`, implemented by every source's ``SPEC``). Secrets
-live in :class:`~exporter.config.secrets.Secret`, whose ``repr`` and ``str`` hide the value;
-no problem reported here contains a secret's value.
+``Settings.from_sources(argv, env, sources)`` reads nothing global except the files it is told
+about (``--config.file`` and secret files), so tests pass plain lists and dicts. The core
+settings are parsed here; each source parses its own (:class:`SourceOptions`, implemented by
+every source's ``SPEC``), once per target. The targets come from ``--config.file``
+(:mod:`exporter.config.configfile`) or else from the per-source flags, one per source; the
+two are alternatives. :attr:`Settings.load` loads them again the same way, for a reload.
+Secrets live in :class:`~exporter.config.secrets.Secret`, whose ``repr`` and ``str`` hide the
+value; no problem reported here contains a secret's value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from exporter.config import flags as core
-from exporter.config.flags import Flag, flag_table
+from exporter.config.configfile import load_file
+from exporter.config.flags import flag_table
 from exporter.config.resolve import Resolver, tokenize
-from exporter.config.secrets import Secret, SecretInput, SecretReader
+from exporter.config.secrets import SecretReader
+from exporter.config.targets import (
+    Loaded,
+    Shard,
+    SourceOptions,
+    SourceSettings,
+    TargetSettings,
+    ordinal_from_pod_name,
+)
 from exporter.config.values import ListenAddress
 from exporter.errors import ConfigError
 from exporter.logs import Redactor
@@ -26,59 +38,39 @@ __all__ = ["Settings", "SourceOptions", "SourceSettings"]
 _S = TypeVar("_S")
 
 
-class SourceSettings(Protocol):
-    """One source's parsed settings, as the core sees them."""
-
-    @property
-    def target(self) -> str | None:
-        """The ``target`` label when the source is configured to run, else None."""
-
-    @property
-    def secrets(self) -> tuple[Secret, ...]:
-        """Every secret of this source, for the log redactor."""
-
-
-class SourceOptions(Protocol):
-    """What configuration needs of one kind of source: its flags, secrets and parser."""
-
-    @property
-    def kind(self) -> str:
-        """The ``source`` label, and this source's key in :attr:`Settings.sources`."""
-
-    @property
-    def flags(self) -> tuple[Flag[object], ...]:
-        """Its flags, in ``--help`` order."""
-
-    @property
-    def secrets(self) -> tuple[SecretInput, ...]:
-        """Where its secrets come from."""
-
-    @property
-    def enable_hint(self) -> str:
-        """How to configure it, for the error when no source is."""
-
-    def configure(self, resolver: Resolver, reader: SecretReader) -> SourceSettings:
-        """Parse its settings; problems go to ``resolver.problems``."""
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the process needs to run, validated."""
 
     listen_address: ListenAddress
     telemetry_path: str
+    enable_lifecycle: bool
     log_level: str
     log_format: str
     poll_interval: float
     poll_timeout: float
     stale_after: float
     sources: Mapping[str, SourceSettings]
-    """Each source's settings by kind, configured or not (``target`` None), in table order."""
+    """Each source's settings from its flags, configured or not (``target`` None), in table
+    order; with a file these are the defaults (``--demo`` points them at the simulator)."""
+    loaded: Loaded
+    """The targets, as loaded at start."""
+    config_file: str | None
+    auto_reload_interval: float
+    shard: Shard
     demo: bool
     once: bool
+    check: bool
+    load: Callable[[], Loaded] = field(compare=False, repr=False)
+    """Loads the targets again as at start (the file, or the flags with their secret files);
+    raises ConfigError listing every problem."""
+
+    @property
+    def targets(self) -> tuple[TargetSettings, ...]:
+        return self.loaded.targets
 
     def of(self, kind: type[_S]) -> _S:
-        """The settings of the source whose settings are of type ``kind``."""
+        """The flag settings of the source whose settings are of type ``kind``."""
         for options in self.sources.values():
             if isinstance(options, kind):
                 return options
@@ -87,7 +79,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redactor (a second line of defence only)."""
-        return tuple(s.reveal() for options in self.sources.values() for s in options.secrets)
+        return tuple(s.reveal() for t in self.targets for s in t.settings.secrets)
 
     @classmethod
     def from_sources(
@@ -99,35 +91,123 @@ class Settings:
         resolver = Resolver(given, env, problems)
         reader = SecretReader(resolver)
         resolver.demo = demo = resolver.get(core.DEMO)
-        listen_address = resolver.get(core.WEB_LISTEN_ADDRESS)
-        telemetry_path = resolver.get(core.WEB_TELEMETRY_PATH)
-        log_level = resolver.get(core.LOG_LEVEL)
-        log_format = resolver.get(core.LOG_FORMAT)
-        poll_interval = resolver.get(core.POLL_INTERVAL)
-        poll_timeout = resolver.get(core.POLL_TIMEOUT)
-        stale_after = resolver.get(core.POLL_STALE_AFTER)
+        config_file = resolver.optional(core.CONFIG_FILE)
         configured = {source.kind: source.configure(resolver, reader) for source in sources}
+
+        def from_flags() -> Loaded:
+            return _load_flags(given, env, sources)
+
+        def from_file() -> Loaded:
+            assert config_file is not None  # noqa: S101  # chosen only with a file
+            return load_file(config_file, sources, resolver, env)
+
+        load = from_flags if config_file is None else from_file
+        loaded = Loaded((), (), 0.0)
+        if config_file is None:
+            loaded = _targets(configured, sources, resolver)
+            attempted = any(_attempted(source, resolver) for source in sources)
+            if not (demo or attempted or loaded.targets):
+                how = ", ".join(source.enable_hint for source in sources)
+                problems.append(f"no source configured: {how}, or run with --demo")
+        else:
+            problems.extend(_conflicts(config_file, sources, resolver, demo=demo))
+            try:
+                loaded = from_file()
+            except ConfigError as exc:
+                problems.extend(exc.problems)
         settings = cls(
-            listen_address=listen_address,
-            telemetry_path=telemetry_path,
-            log_level=log_level,
-            log_format=log_format,
-            poll_interval=poll_interval,
-            poll_timeout=poll_timeout,
-            stale_after=stale_after,
+            listen_address=resolver.get(core.WEB_LISTEN_ADDRESS),
+            telemetry_path=resolver.get(core.WEB_TELEMETRY_PATH),
+            enable_lifecycle=resolver.get(core.WEB_ENABLE_LIFECYCLE),
+            log_level=resolver.get(core.LOG_LEVEL),
+            log_format=resolver.get(core.LOG_FORMAT),
+            poll_interval=resolver.get(core.POLL_INTERVAL),
+            poll_timeout=resolver.get(core.POLL_TIMEOUT),
+            stale_after=resolver.get(core.POLL_STALE_AFTER),
             sources=configured,
+            loaded=loaded,
+            config_file=config_file,
+            auto_reload_interval=resolver.get(core.CONFIG_AUTO_RELOAD_INTERVAL),
+            shard=_shard(resolver),
             demo=demo,
             once=resolver.get(core.ONCE),
+            check=resolver.get(core.CONFIG_CHECK),
+            load=load,
         )
-        attempted = any(_attempted(source, resolver) for source in sources)
-        if not (demo or attempted or any(o.target for o in configured.values())):
-            how = ", ".join(source.enable_hint for source in sources)
-            problems.append(f"no source configured: {how}, or run with --demo")
         if problems:
             # a secret pasted as another flag's value would otherwise be echoed back
             redactor = Redactor(reader.found)
             raise ConfigError([redactor.text(problem) for problem in problems])
         return settings
+
+
+def _targets(
+    configured: Mapping[str, SourceSettings], sources: Sequence[SourceOptions], resolver: Resolver
+) -> Loaded:
+    """One target per source configured by flags, named as the flags name it."""
+    targets = tuple(
+        TargetSettings(kind, options.target, options.identity, options)
+        for kind, options in configured.items()
+        if options.target is not None and options.identity is not None
+    )
+    files = tuple(
+        raw.value
+        for source in sources
+        for secret in source.secrets
+        if (raw := resolver.raw(secret.file)) is not None
+    )
+    return Loaded(targets, files, 0.0)
+
+
+def _load_flags(
+    given: Mapping[str, str], env: Mapping[str, str], sources: Sequence[SourceOptions]
+) -> Loaded:
+    """The flags' targets again, secret files read anew (a reload without a file)."""
+    problems: list[str] = []
+    resolver = Resolver(given, env, problems)
+    reader = SecretReader(resolver)
+    configured = {source.kind: source.configure(resolver, reader) for source in sources}
+    if problems:
+        raise ConfigError([Redactor(reader.found).text(problem) for problem in problems])
+    return _targets(configured, sources, resolver)
+
+
+def _conflicts(
+    path: str, sources: Sequence[SourceOptions], resolver: Resolver, *, demo: bool
+) -> list[str]:
+    """The per-source flags and variables given beside a file: each is a problem."""
+    problems = []
+    for source in sources:
+        names = [f"--{flag.name}" for flag in source.flags if resolver.given_on_command_line(flag)]
+        variables = [name for flag in source.flags for name in (flag.env, *flag.extra_env)]
+        variables += [secret.env for secret in source.secrets]
+        names += [f"${name}" for name in variables if name in resolver.env]
+        problems += [f"--config.file {path}: cannot be combined with {name}" for name in names]
+    if demo:
+        problems.append(f"--config.file {path}: --demo polls the built-in simulator instead")
+    if problems:
+        problems.append("the file configures every target: give each setting there instead")
+    return problems
+
+
+def _shard(resolver: Resolver) -> Shard:
+    total = resolver.get(core.TOTAL_SHARDS)
+    ordinal = resolver.get(core.SHARD)
+    pod = resolver.optional(core.SHARD_FROM_POD_NAME)
+    if pod is not None:
+        if resolver.given(core.SHARD):
+            resolver.problems.append("--shard and --shard.from-pod-name: give one of them")
+        try:
+            ordinal = ordinal_from_pod_name(pod)
+        except ValueError as exc:
+            resolver.problems.append(f"--shard.from-pod-name: {exc}")
+            return Shard()
+    if ordinal >= total:
+        resolver.problems.append(
+            f"--shard {ordinal}: must be below --total-shards {total} (ordinals start at 0)"
+        )
+        return Shard()
+    return Shard(ordinal, total)
 
 
 def _attempted(source: SourceOptions, resolver: Resolver) -> bool:

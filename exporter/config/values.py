@@ -19,6 +19,7 @@ from exporter.config.durations import parse_duration
 
 __all__ = [
     "BOOLEAN",
+    "DURATION",
     "LISTEN_ADDRESS",
     "NONEMPTY",
     "PATH",
@@ -150,11 +151,17 @@ def _url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _duration(text: str) -> float:
+    return parse_duration(text)
+
+
 TEXT: Final = Parser("str", str)
 NONEMPTY: Final = Parser("str", _nonempty)
 PATH: Final = Parser("path", str)
 BOOLEAN: Final = Parser("bool", parse_bool)
 POSITIVE_DURATION: Final = Parser("duration", _positive_duration)
+DURATION: Final = Parser("duration", _duration)
+"""A duration that may be zero (``0`` switches the feature it sets off)."""
 URL: Final = Parser("url", _url)
 """An http(s) URL with a host, returned without its trailing slash."""
 LISTEN_ADDRESS: Final = Parser("address", ListenAddress.parse)

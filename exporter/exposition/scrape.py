@@ -1,11 +1,11 @@
-"""A scrape's body: the cached chunks of the fresh targets, then the small live part.
+"""A scrape's body: the cached chunks of the fresh targets, merged, then the small live part.
 
 A scrape joins the cached pieces of the fresh targets (:mod:`exporter.exposition.render`) with
 the live part: process and Python collectors rendered on the spot, and the self-metrics, whose
 rendering is reused until they change. For gzip, the cached pieces are full-flushed raw
-deflate streams, so they plus the live part's final block form one valid deflate stream; the
-CRC-32 of the whole is carried forward, not recomputed. A scrape's cost therefore does not
-grow with upstream data beyond handing cached bytes to the server.
+deflate streams, so they plus the live part's final block form one valid deflate stream. The
+merge and its CRC-32 are computed once per set of chunks (after a poll), not per scrape, so a
+scrape's cost does not grow with upstream data beyond handing cached bytes to the server.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry
 from prometheus_client import exposition as text_format
 
-from exporter.exposition.render import EOF, Chunk, Format, om_generate
+from exporter.exposition.render import EOF, Chunk, Format, Piece, om_generate
 from exporter.exposition.store import Published
 
 __all__ = ["Exposition"]
@@ -42,17 +42,26 @@ class _Joined:
 
 
 def _join(chunks: tuple[Chunk, ...], fmt: Format) -> _Joined:
-    encoded = [chunk.get(fmt) for chunk in chunks]
-    # The first piece's CRC is reused; zlib continues it over the rest, once per new set.
-    crc = encoded[0].crc if encoded else 0
-    for piece in encoded[1:]:
+    """The chunks' families merged: each family's header once, then its samples from every
+    chunk that has it, families in the order first seen (several targets of one source
+    render the same families)."""
+    merged: dict[str, list[Piece]] = {}
+    for chunk in chunks:
+        for family in chunk.get(fmt).families:
+            pieces = merged.get(family.name)
+            if pieces is None:
+                pieces = merged[family.name] = [family.header]
+            pieces.append(family.samples)
+    ordered = [piece for pieces in merged.values() for piece in pieces]
+    crc = 0
+    for piece in ordered:
         crc = zlib.crc32(piece.raw, crc)
     return _Joined(
         chunks,
-        tuple(piece.raw for piece in encoded),
-        tuple(piece.deflated for piece in encoded),
+        tuple(piece.raw for piece in ordered),
+        tuple(piece.deflated for piece in ordered),
         crc,
-        sum(len(piece.raw) for piece in encoded),
+        sum(len(piece.raw) for piece in ordered),
     )
 
 

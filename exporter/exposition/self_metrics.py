@@ -104,24 +104,98 @@ class SelfMetrics:
             _ST,
             registry=r,
         )
+        self.target_info = Gauge(
+            "livesession_exporter_target_info",
+            "One per enabled target of this shard; identity is the account it polls "
+            "(LiveKit project id, or a digest of the Livepeer key). Always 1.",
+            (*_ST, "identity"),
+            registry=r,
+        )
+        self.per_target = (
+            self.up,
+            self.last_success,
+            self.poll_duration,
+            self.polls,
+            self.poll_errors,
+            self.requests,
+            self.latency,
+            self.skipped,
+            self.omitted,
+            self.token_expiry,
+            self.target_info,
+        )
+        """Every family labelled by target: a removed target's series go from each."""
+        self.reload_successful = Gauge(
+            "livesession_exporter_config_last_reload_successful",
+            "1 if the last configuration reload succeeded (or none was tried), else 0.",
+            registry=r,
+        )
+        self.reload_success_time = Gauge(
+            "livesession_exporter_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful configuration load (the start, or a reload).",
+            registry=r,
+        )
+        self.reloads = Counter(
+            "livesession_exporter_config_reloads",
+            "Configuration reloads tried, by result (success or failure); a start is not one.",
+            ("result",),
+            registry=r,
+        )
+        self.config_hash = Gauge(
+            "livesession_exporter_config_hash",
+            "A number derived from the applied configuration file's content (0 without one).",
+            registry=r,
+        )
+        self.shard_ordinal = Gauge(
+            "livesession_exporter_shard_ordinal",
+            "This process's shard ordinal (--shard, or from --shard.from-pod-name).",
+            registry=r,
+        )
+        self.total_shards = Gauge(
+            "livesession_exporter_total_shards",
+            "Number of shards the targets are split into (--total-shards).",
+            registry=r,
+        )
+        for result in ("success", "failure"):
+            self.reloads.labels(result)
 
     changes: int = 0
     """Moves with every update through a :class:`TargetTelemetry`, so a rendering of these
     families can be reused until it does (all updates go through that class)."""
 
-    def target(self, source: str, target: str) -> TargetTelemetry:
+    def target(self, source: str, target: str, identity: str) -> TargetTelemetry:
         """The handle one target's poller and source record through; zeroes its counters."""
-        return TargetTelemetry(self, source, target)
+        return TargetTelemetry(self, source, target, identity)
+
+    def sharded(self, ordinal: int, total: int) -> None:
+        self.changes += 1
+        self.shard_ordinal.set(ordinal)
+        self.total_shards.set(total)
+
+    def loaded(self, *, at: float, config_hash: float, reload: bool) -> None:
+        """A configuration was applied: at start (``reload`` False) or by a reload."""
+        self.changes += 1
+        self.reload_successful.set(1)
+        self.reload_success_time.set(at)
+        self.config_hash.set(config_hash)
+        if reload:
+            self.reloads.labels("success").inc()
+
+    def reload_failed(self) -> None:
+        self.changes += 1
+        self.reload_successful.set(0)
+        self.reloads.labels("failure").inc()
 
 
 class TargetTelemetry:
     """Self-metrics of one (source, target) pair."""
 
-    def __init__(self, metrics: SelfMetrics, source: str, target: str) -> None:
+    def __init__(self, metrics: SelfMetrics, source: str, target: str, identity: str) -> None:
         self._m = metrics
         self.source, self.target = source, target
         metrics.changes += 1
         labels = (source, target)
+        metrics.target_info.labels(*labels, identity).set(1)
         # Known label sets start at 0 so rate() and alerts work from the first scrape.
         metrics.up.labels(*labels).set(0)
         metrics.polls.labels(*labels)
@@ -130,6 +204,12 @@ class TargetTelemetry:
             metrics.poll_errors.labels(*labels, reason)
         for skip in SKIP_REASONS:
             metrics.skipped.labels(*labels, skip)
+
+    def remove(self) -> None:
+        """Drop every series of this target (it was removed from the configuration)."""
+        self._m.changes += 1
+        for family in self._m.per_target:
+            family.remove_by_labels({"source": self.source, "target": self.target})
 
     def request(self, endpoint: str, code: str, seconds: float) -> None:
         """One upstream HTTP request finished (``code`` = status, or ``error``)."""

@@ -56,9 +56,14 @@ class Store:
     def __init__(self, stale_after: float) -> None:
         self._stale_after = stale_after
         self._entries: dict[tuple[str, str], _Entry] = {}
+        self._ready = False
 
     def register(self, source: str, target: str) -> None:
         self._entries[(source, target)] = _Entry(TargetStatus(source, target))
+
+    def unregister(self, source: str, target: str) -> None:
+        """Forget a removed target: its data leaves the next scrape."""
+        del self._entries[(source, target)]
 
     def publish(self, source: str, target: str, published: Published, *, wall: float) -> None:
         """Swap in a successful poll's data."""
@@ -91,5 +96,8 @@ class Store:
 
     @property
     def ready(self) -> bool:
-        """True once every target has finished its first poll attempt."""
-        return all(entry.status.attempted for entry in self._entries.values())
+        """True once every target has finished its first poll attempt, and from then on:
+        targets a reload adds later do not take a serving replica out of its Service."""
+        if not self._ready:
+            self._ready = all(entry.status.attempted for entry in self._entries.values())
+        return self._ready

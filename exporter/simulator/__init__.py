@@ -1,9 +1,10 @@
 """A faithful simulator of LiveKit's Cloud Analytics API and Livepeer Studio's sessions API.
 
 Neither upstream is reachable from where the exporter is built and tested, so this package
-plays both, quirks included (the README's "The simulator" section lists them): one seeded
-world of rooms and streams that evolves with an injectable clock, served over real HTTP,
-with switchable faults and a log of every request. ``--demo``, the integration and
+plays both, quirks included (the README's "The simulator" section lists them): seeded
+worlds of rooms and streams that evolve with an injectable clock, one per simulated project
+(:class:`LiveKitProject`, :class:`LivepeerProject`), served over real HTTP, with switchable
+faults and a log of every request. ``--demo``, the integration and
 end-to-end tests and the benchmarks all run against it.
 
 Layout: :mod:`.simulator` composes both servers, :mod:`.config` describes a run and
@@ -23,7 +24,7 @@ or build a :class:`Simulator` to reach the world, the faults and the log from a 
 from __future__ import annotations
 
 from .common.clock import FakeClock
-from .config import SimulatorConfig, SimulatorEndpoints
+from .config import LiveKitProject, LivepeerProject, SimulatorConfig, SimulatorEndpoints
 from .http.faults import ENDPOINTS, Fault, FaultAction, FaultBoard, parse_fault_spec
 from .http.requestlog import RecordedRequest, RequestLog
 from .livekit.model import Connection, LiveKitSessionPlan, ParticipantPlan
@@ -41,8 +42,10 @@ __all__ = [
     "FaultAction",
     "FaultBoard",
     "HealthEpisode",
+    "LiveKitProject",
     "LiveKitSessionPlan",
     "LiveKitSessionTruth",
+    "LivepeerProject",
     "LivepeerSessionPlan",
     "LivepeerSessionTruth",
     "ParticipantPlan",

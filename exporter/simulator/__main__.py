@@ -1,7 +1,10 @@
 """``python -m exporter.simulator``: serve both simulated APIs until SIGINT or SIGTERM.
 
 Prints the base URLs and the credentials of the run as ``NAME=value`` lines (the names the
-exporter reads from its environment), then serves on loopback. It is a development tool:
+exporter reads from its environment), then serves on loopback. With several projects, the
+first project's credentials keep those names and project ``n`` (from 2) follows with the
+same names suffixed ``_n`` (``LIVEKIT_API_KEY_2``...), for a configuration file's
+``*_env`` references. It is a development tool:
 printing its own throwaway credentials is the point. Exits 0 on SIGINT/SIGTERM, 2 on bad
 arguments.
 """
@@ -44,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Livepeer streams (default 25)",
     )
+    parser.add_argument(
+        "--livekit-projects",
+        type=int,
+        default=1,
+        metavar="N",
+        help="LiveKit projects, each with its own credentials and rooms (default 1)",
+    )
+    parser.add_argument(
+        "--livepeer-projects",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Livepeer Studio projects, each with its own API key and streams (default 1)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--livekit-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--livepeer-port", type=int, default=0, help="default: a free port")
@@ -81,20 +98,35 @@ def config_from_args(argv: Sequence[str] | None = None) -> SimulatorConfig:
 
 
 def format_endpoints(endpoints: SimulatorEndpoints) -> str:
-    """The lines printed at start: URLs and credentials, one ``NAME=value`` each."""
-    return "\n".join(
-        [
-            "# LiveKit Cloud Analytics API (simulated)",
-            f"LIVEKIT_CLOUD_API_URL={endpoints.livekit_url}",
-            f"LIVEKIT_PROJECT_ID={endpoints.livekit_project_id}",
-            f"LIVEKIT_API_KEY={endpoints.livekit_api_key}",
-            f"LIVEKIT_API_SECRET={endpoints.livekit_api_secret}",
-            "# Livepeer Studio API (simulated)",
-            f"LIVEPEER_API_URL={endpoints.livepeer_url}",
-            f"LIVEPEER_API_KEY={endpoints.livepeer_api_key}",
-            "",
+    """The lines printed at start: URLs and credentials, one ``NAME=value`` each.
+
+    The first project of each API as always; every further one with suffixed names.
+    """
+    lines = [
+        "# LiveKit Cloud Analytics API (simulated)",
+        f"LIVEKIT_CLOUD_API_URL={endpoints.livekit_url}",
+        f"LIVEKIT_PROJECT_ID={endpoints.livekit_project_id}",
+        f"LIVEKIT_API_KEY={endpoints.livekit_api_key}",
+        f"LIVEKIT_API_SECRET={endpoints.livekit_api_secret}",
+    ]
+    for number, project in enumerate(endpoints.livekit_projects[1:], start=2):
+        lines += [
+            f"# LiveKit project {number}",
+            f"LIVEKIT_PROJECT_ID_{number}={project.project_id}",
+            f"LIVEKIT_API_KEY_{number}={project.api_key}",
+            f"LIVEKIT_API_SECRET_{number}={project.api_secret}",
         ]
-    )
+    lines += [
+        "# Livepeer Studio API (simulated)",
+        f"LIVEPEER_API_URL={endpoints.livepeer_url}",
+        f"LIVEPEER_API_KEY={endpoints.livepeer_api_key}",
+    ]
+    for number, studio in enumerate(endpoints.livepeer_projects[1:], start=2):
+        lines += [
+            f"# Livepeer Studio project {number} ({studio.project_id})",
+            f"LIVEPEER_API_KEY_{number}={studio.api_key}",
+        ]
+    return "\n".join([*lines, ""])
 
 
 async def _serve(config: SimulatorConfig, out: TextIO) -> None:

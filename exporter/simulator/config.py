@@ -1,8 +1,10 @@
 """What a simulator run is made of (:class:`SimulatorConfig`) and what it hands back.
 
-Credentials are generated per run with :mod:`secrets` unless the configuration fixes them;
-they are test credentials for a local fake, never real ones, and the endpoints value keeps
-the secrets out of its ``repr`` all the same.
+A run serves ``livekit_projects`` LiveKit Cloud projects and ``livepeer_projects`` Studio
+projects (one API key each), every one with its own world. Credentials are generated per run
+with :mod:`secrets` unless the configuration fixes them (for the first project of each API
+only); they are test credentials for a local fake, never real ones, and the endpoints value
+keeps the secrets out of its ``repr`` all the same.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from dataclasses import dataclass, field
 
 from .http.faults import Fault
 
-__all__ = ["Credentials", "SimulatorConfig", "SimulatorEndpoints", "make_credentials"]
+__all__ = [
+    "Credentials",
+    "LiveKitProject",
+    "LivepeerKeys",
+    "LivepeerProject",
+    "SimulatorConfig",
+    "SimulatorEndpoints",
+    "make_credentials",
+]
 
 MIN_SECRET_BYTES = 32  # PyJWT warns about shorter HMAC keys
+MAX_PROJECTS = 1000
 
 
 @dataclass(frozen=True)
@@ -26,15 +37,20 @@ class SimulatorConfig:
     """How to build and serve the simulated world.
 
     ``livekit_sessions`` and ``livepeer_sessions`` are the scale knobs: the number of rooms
-    and of streams, each listing its latest session (about ``active_fraction`` of them
-    active). ``clock`` returns Unix seconds; the world moves only as it does. ``faults``
-    are set on the endpoints at start (``(endpoint, Fault)`` pairs). The request log keeps
-    the last ``request_log_size`` requests, so a long ``--demo`` run stays small.
+    and of streams of each project, each listing its latest session (about
+    ``active_fraction`` of them active). ``livekit_projects`` and ``livepeer_projects`` are
+    how many projects each API serves, each with its own credentials and world; the fixed
+    ``livekit_*`` and ``livepeer_*`` credentials below apply to the first one. ``clock``
+    returns Unix seconds; the world moves only as it does. ``faults`` are set on the
+    endpoints at start (``(endpoint, Fault)`` pairs), whatever the project. The request log
+    keeps the last ``request_log_size`` requests, so a long ``--demo`` run stays small.
     """
 
     seed: int = 0
     livekit_sessions: int = 25
     livepeer_sessions: int = 25
+    livekit_projects: int = 1
+    livepeer_projects: int = 1
     host: str = "127.0.0.1"
     livekit_port: int = 0
     livepeer_port: int = 0
@@ -58,6 +74,11 @@ class SimulatorConfig:
         if not 0 <= self.livepeer_sessions <= 1_000_000:
             problems.append("livepeer_sessions must be between 0 and 1,000,000")
         problems.extend(
+            f"{name} must be between 1 and {MAX_PROJECTS:,}"
+            for name in ("livekit_projects", "livepeer_projects")
+            if not 1 <= getattr(self, name) <= MAX_PROJECTS
+        )
+        problems.extend(
             f"{name} must be between 0 and 65535"
             for name in ("livekit_port", "livepeer_port")
             if not 0 <= getattr(self, name) <= 65535
@@ -74,10 +95,37 @@ class SimulatorConfig:
 
 
 @dataclass(frozen=True)
+class LiveKitProject:
+    """One simulated LiveKit Cloud project: the id its paths name and the key it accepts."""
+
+    project_id: str
+    api_key: str
+    api_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LivepeerProject:
+    """One simulated Studio project: the API key that sees it and its ``projectId``."""
+
+    api_key: str = field(repr=False)
+    project_id: str
+
+
+@dataclass(frozen=True)
+class LivepeerKeys:
+    """The keys of one Studio project: its API key and a CORS-enabled one."""
+
+    api_key: str = field(repr=False)
+    cors_api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SimulatorEndpoints:
     """Where a running simulator listens and the credentials it accepts.
 
     ``livepeer_url`` includes Studio's ``/api`` prefix, like ``https://livepeer.studio/api``.
+    The single credential fields are the first project's of each API; ``livekit_projects``
+    and ``livepeer_projects`` list every project, the first one first.
     """
 
     livekit_url: str
@@ -86,32 +134,76 @@ class SimulatorEndpoints:
     livekit_api_secret: str = field(repr=False)
     livepeer_url: str
     livepeer_api_key: str = field(repr=False)
+    livekit_projects: tuple[LiveKitProject, ...] = ()
+    livepeer_projects: tuple[LivepeerProject, ...] = ()
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """The credentials of one run, generated or taken from the configuration."""
+    """The credentials of one run, per project, generated or taken from the configuration.
 
-    livekit_project_id: str
-    livekit_api_key: str
-    livekit_api_secret: str = field(repr=False)
-    livepeer_api_key: str = field(repr=False)
-    livepeer_cors_api_key: str = field(repr=False)
+    The single fields (``livekit_api_key``...) are the first project's of each API.
+    """
+
+    livekit: tuple[LiveKitProject, ...]
+    livepeer: tuple[LivepeerKeys, ...]
+
+    @property
+    def livekit_project_id(self) -> str:
+        return self.livekit[0].project_id
+
+    @property
+    def livekit_api_key(self) -> str:
+        return self.livekit[0].api_key
+
+    @property
+    def livekit_api_secret(self) -> str:
+        return self.livekit[0].api_secret
+
+    @property
+    def livepeer_api_key(self) -> str:
+        return self.livepeer[0].api_key
+
+    @property
+    def livepeer_cors_api_key(self) -> str:
+        return self.livepeer[0].cors_api_key
 
 
 def _token(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+def _studio_key() -> str:
+    return str(uuid.UUID(bytes=secrets.token_bytes(16)))
+
+
 def make_credentials(config: SimulatorConfig) -> Credentials:
-    """Fresh random credentials for whatever the configuration leaves unset."""
+    """Fresh random credentials for whatever the configuration leaves unset.
+
+    Every project gets its own; the configuration's fixed ones apply to the first only.
+    Generated ids and keys are random enough not to collide in practice.
+    """
     lower = string.ascii_lowercase + string.digits
-    return Credentials(
-        livekit_project_id=config.livekit_project_id or "p_" + _token(lower, 12),
-        livekit_api_key=config.livekit_api_key or "API" + _token(string.ascii_letters, 12),
-        livekit_api_secret=config.livekit_api_secret or secrets.token_urlsafe(36),
-        livepeer_api_key=config.livepeer_api_key or str(uuid.UUID(bytes=secrets.token_bytes(16))),
-        livepeer_cors_api_key=(
-            config.livepeer_cors_api_key or str(uuid.UUID(bytes=secrets.token_bytes(16)))
-        ),
+    livekit = [
+        LiveKitProject(
+            project_id="p_" + _token(lower, 12),
+            api_key="API" + _token(string.ascii_letters, 12),
+            api_secret=secrets.token_urlsafe(36),
+        )
+        for _ in range(config.livekit_projects)
+    ]
+    livepeer = [
+        LivepeerKeys(api_key=_studio_key(), cors_api_key=_studio_key())
+        for _ in range(config.livepeer_projects)
+    ]
+    first, keys = livekit[0], livepeer[0]
+    livekit[0] = LiveKitProject(
+        project_id=config.livekit_project_id or first.project_id,
+        api_key=config.livekit_api_key or first.api_key,
+        api_secret=config.livekit_api_secret or first.api_secret,
     )
+    livepeer[0] = LivepeerKeys(
+        api_key=config.livepeer_api_key or keys.api_key,
+        cors_api_key=config.livepeer_cors_api_key or keys.cors_api_key,
+    )
+    return Credentials(livekit=tuple(livekit), livepeer=tuple(livepeer))

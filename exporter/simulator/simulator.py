@@ -5,6 +5,12 @@ Tests build a :class:`Simulator` (usually with a :class:`~.common.clock.FakeCloc
 (``sim.livekit.active_sessions()``, ``sim.livepeer.sessions()``), add sessions, flip faults
 (``sim.faults.set("livekit.list", Fault(status=503))``) and inspect ``sim.log`` while the
 code under test talks to it over real sockets.
+
+With several projects (``SimulatorConfig(livekit_projects=3)``), ``sim.livekit`` and
+``sim.livepeer`` are the first project's worlds; ``sim.livekit_worlds[i]`` and
+``sim.livepeer_worlds[i]`` are project ``i``'s, whose credentials are
+``sim.livekit_projects[i]`` and ``sim.livepeer_projects[i]``. The faults and the request log
+are shared: one fault board per endpoint, whatever the project.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import anyio.abc
 from exporter.config.values import ListenAddress
 from exporter.web.server import bind, bound_url, serve
 
-from .config import SimulatorConfig, SimulatorEndpoints, make_credentials
+from .common.seeded import project_seed
+from .config import LivepeerProject, SimulatorConfig, SimulatorEndpoints, make_credentials
 from .http.asgi import Stopping
 from .http.fake_api import AppContext
 from .http.faults import FaultBoard
@@ -31,30 +38,51 @@ __all__ = ["Simulator", "run_simulator"]
 
 
 class Simulator:
-    """Both simulated APIs over one seeded world, with switchable faults and a request log."""
+    """Both simulated APIs over seeded worlds (one per project), with faults and a request log."""
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config = config or SimulatorConfig()
         self.clock = config.clock
-        self.credentials = make_credentials(config)
-        self.livekit = LiveKitWorld(
-            seed=config.seed,
-            rooms=config.livekit_sessions,
-            clock=config.clock,
-            active_fraction=config.active_fraction,
+        self.credentials = creds = make_credentials(config)
+        self.livekit_worlds = tuple(
+            LiveKitWorld(
+                seed=project_seed(config.seed, index),
+                rooms=config.livekit_sessions,
+                clock=config.clock,
+                active_fraction=config.active_fraction,
+            )
+            for index in range(config.livekit_projects)
         )
-        self.livepeer = LivepeerWorld(
-            seed=config.seed,
-            streams=config.livepeer_sessions,
-            clock=config.clock,
-            active_fraction=config.active_fraction,
+        """Each LiveKit project's world, in the order of :attr:`livekit_projects`."""
+        self.livepeer_worlds = tuple(
+            LivepeerWorld(
+                seed=project_seed(config.seed, index),
+                streams=config.livepeer_sessions,
+                clock=config.clock,
+                active_fraction=config.active_fraction,
+            )
+            for index in range(config.livepeer_projects)
         )
+        """Each Studio project's world, in the order of :attr:`livepeer_projects`."""
+        self.livekit = self.livekit_worlds[0]
+        self.livepeer = self.livepeer_worlds[0]
+        self.livekit_projects = creds.livekit
+        """Each LiveKit project's id and credentials, the first one first."""
+        self.livepeer_projects = tuple(
+            LivepeerProject(api_key=keys.api_key, project_id=world.project_id)
+            for keys, world in zip(creds.livepeer, self.livepeer_worlds, strict=True)
+        )
+        """Each Studio project's API key and ``projectId``, the first one first."""
         self.faults = FaultBoard(config.faults)
         self.log = RequestLog(config.request_log_size)
         self._stopping = Stopping()
         context = AppContext(config.clock, self.faults, self.log, self._stopping)
-        self.livekit_app = LiveKitApp(context, self.livekit, config, self.credentials)
-        self.livepeer_app = LivepeerApp(context, self.livepeer, config, self.credentials)
+        self.livekit_app = LiveKitApp(
+            context, config, zip(creds.livekit, self.livekit_worlds, strict=True)
+        )
+        self.livepeer_app = LivepeerApp(
+            context, config, zip(creds.livepeer, self.livepeer_worlds, strict=True)
+        )
         self.endpoints: SimulatorEndpoints | None = None
         """Set once :meth:`run` has both servers accepting requests."""
 
@@ -82,6 +110,8 @@ class Simulator:
                     livekit_api_secret=creds.livekit_api_secret,
                     livepeer_url=bound_url(livepeer_sock) + "/api",
                     livepeer_api_key=creds.livepeer_api_key,
+                    livekit_projects=self.livekit_projects,
+                    livepeer_projects=self.livepeer_projects,
                 )
                 task_status.started(self.endpoints)
                 try:

@@ -27,7 +27,7 @@ from exporter.clock import Clock
 from exporter.config.flags import Flag
 from exporter.config.resolve import Resolver
 from exporter.config.secrets import SecretInput, SecretReader
-from exporter.config.settings import SourceSettings
+from exporter.config.targets import SourceSettings
 from exporter.sources.upstream import RequestRecorder, UpstreamClient
 
 __all__ = [
@@ -98,6 +98,8 @@ class Source(Protocol[_Snap]):
 class TargetContext:
     """What the composition root hands a source for one target."""
 
+    name: str
+    """The target's name: the ``target`` label of its series."""
     http: UpstreamClient
     clock: Clock
     telemetry: Telemetry
@@ -108,12 +110,14 @@ class TargetContext:
 class SourceSpec(Generic[_S]):
     """One kind of source: its flags and secrets, how its settings are parsed, how it is built.
 
-    Satisfies :class:`~exporter.config.settings.SourceOptions`, so configuration reads a
+    Satisfies :class:`~exporter.config.targets.SourceOptions`, so configuration reads a
     source's flags without knowing the source.
     """
 
     kind: str
     """The ``source`` label value."""
+    section: str
+    """Its flags' prefix (``livekit``), and its list's key in ``--config.file``."""
     flags: tuple[Flag[object], ...]
     secrets: tuple[SecretInput, ...]
     enable_hint: str
@@ -205,10 +209,15 @@ _PerState = Callable[[_R], Sequence[float] | None]
 
 
 def render_families(
-    table: Iterable[Family[_R]], rows: Sequence[_R], key: Callable[[_R], Sequence[str]]
+    table: Iterable[Family[_R]],
+    rows: Sequence[_R],
+    key: Callable[[_R], Sequence[str]],
+    *,
+    target: str,
 ) -> list[Metric]:
     """The families of ``table`` over ``rows``, in table order, leaving out any without a sample.
 
+    Every sample is labelled ``target`` first (several targets share one exposition), then
     ``key(row)`` gives the values of the labels before the state label, the same in every
     family of the table. A row's label dict is built once and shared by its samples (samples
     are read, never changed), which makes this faster than ``add_metric``.
@@ -219,9 +228,11 @@ def render_families(
     for family in table:
         names = family.labels[:-1] if family.states else family.labels
         if (labelled := by_names.get(names)) is None:
-            labelled = by_names[names] = [dict(zip(names, k, strict=True)) for k in keys]
+            labelled = by_names[names] = [
+                {"target": target, **dict(zip(names, k, strict=True))} for k in keys
+            ]
         kind = CounterMetricFamily if family.type == "counter" else GaugeMetricFamily
-        metric = kind(family.name, family.help, labels=family.labels)
+        metric = kind(family.name, family.help, labels=("target", *family.labels))
         name = metric.name + "_total" if family.type == "counter" else metric.name
         samples = metric.samples
         if family.states:

@@ -1,12 +1,16 @@
-"""The ASGI app: the exposition, a landing page, /healthz and /readyz; 404 and 405 otherwise.
+"""The ASGI app: the exposition, a landing page, /healthz, /readyz and /-/reload; 404 and 405
+otherwise.
 
-Plain ASGI with no framework: four routes do not need one, and the metrics route must do no
-more than pick cached pieces and send them. A scrape never waits for a poll.
+Plain ASGI with no framework: five routes do not need one, and the metrics route must do no
+more than pick cached pieces and send them. A scrape never waits for a poll. ``/-/reload``
+(POST or PUT) is served only with ``--web.enable-lifecycle``, as in Prometheus, and answers
+when the reload it asked for has ended: 200 when the configuration is in force, 500 with
+the problems (secrets already masked) when it was refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +25,10 @@ from exporter.web.server import Receive, Scope, Send
 __all__ = ["App"]
 
 _METHODS: Final = ("GET", "HEAD")
+_RELOAD: Final = "/-/reload"
+_RELOAD_METHODS: Final = ("POST", "PUT")
+Reload = Callable[[], Awaitable[Sequence[str]]]
+"""Runs a reload and returns its problems (none when the configuration is in force)."""
 _TEXT: Final = b"text/plain; charset=utf-8"
 Headers = list[tuple[bytes, bytes]]
 
@@ -48,6 +56,7 @@ class App:
         telemetry_path: str,
         alive: Callable[[], bool],
         demo: bool = False,
+        reload: Reload | None = None,
     ) -> None:
         self._store = store
         self._exposition = exposition
@@ -55,6 +64,7 @@ class App:
         self._telemetry_path = telemetry_path
         self._alive = alive
         self._demo = demo
+        self._reload = reload
         self._routes: dict[str, Callable[[dict[bytes, str]], _Reply]] = {
             telemetry_path: self._metrics,
             "/": self._landing,
@@ -66,7 +76,9 @@ class App:
         if scope["type"] != "http":
             return
         handler = self._routes.get(scope["path"])
-        if handler is None:
+        if scope["path"] == _RELOAD:
+            reply = await self._reload_reply(scope["method"])
+        elif handler is None:
             reply = _plain(404, "not found\n")
         elif scope["method"] not in _METHODS:
             reply = _plain(405, "method not allowed\n", [(b"allow", b"GET, HEAD")])
@@ -104,10 +116,24 @@ class App:
             return _plain(200, "ok\n")
         return _plain(503, "a poll loop has stopped\n")
 
+    async def _reload_reply(self, method: str) -> _Reply:
+        if method not in _RELOAD_METHODS:
+            return _plain(405, "method not allowed: POST or PUT\n", [(b"allow", b"POST, PUT")])
+        if self._reload is None:
+            return _plain(403, "lifecycle API is not enabled: start with --web.enable-lifecycle\n")
+        problems = await self._reload()
+        if not problems:
+            return _plain(200, "configuration reloaded\n")
+        return _plain(
+            500,
+            "reload refused; the previous configuration stays:\n"
+            + "".join(f"  {problem}\n" for problem in problems),
+        )
+
     def _readyz(self, _: dict[bytes, str]) -> _Reply:
-        waiting = [s for s in self._store.statuses() if not s.attempted]
-        if not waiting:
+        if self._store.ready:
             return _plain(200, "ready\n")
+        waiting = [s for s in self._store.statuses() if not s.attempted]
         names = ", ".join(f"{s.source}/{s.target}" for s in waiting)
         return _plain(503, f"waiting for the first poll of {names}\n")
 

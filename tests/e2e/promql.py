@@ -6,12 +6,16 @@ exporter serves. :func:`without_filters` drops the comparisons against constants
 :func:`selectors` lists every series selector, so each can be queried on its own, and
 :func:`missing_labels` checks that every label named in ``by``, ``on``, ``ignoring`` and
 ``group_left`` exists: a misspelt one there does not empty the result, it merges series.
+:func:`target_merges` finds the aggregations and joins that merge the series of several targets
+of one exporter.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import promql_parser
 
@@ -19,12 +23,15 @@ from tests.e2e.prometheus import Series
 
 __all__ = [
     "COUNTER_SUFFIXES",
+    "PROCESS_WIDE",
     "LabelUse",
+    "TargetMerge",
     "counters_outside_range",
     "label_uses",
     "missing_labels",
     "parse",
     "selectors",
+    "target_merges",
     "without_filters",
 ]
 
@@ -153,6 +160,68 @@ def label_uses(expr: str) -> list[LabelUse]:
 
 
 _INCLUDE = promql_parser.LabelModifierType.Include
+
+PROCESS_WIDE: Final = re.compile(
+    r"up|process_\w+|python_\w+"
+    r"|livesession_exporter_(build_info|config_\w+|shard_ordinal|total_shards)"
+)
+"""Series about an exporter process, not one of its targets: they alone have no ``target``
+label (metrics.md, targets.md); every data series and every other self-metric has one."""
+
+_SELECTING = frozenset({"topk", "bottomk", "limitk", "limit_ratio"})
+"""Aggregations that pick series and keep their labels rather than merging them."""
+
+
+@dataclass(frozen=True)
+class TargetMerge:
+    """An aggregation or a join in a query that merges series of different targets.
+
+    ``total`` is an aggregation without any grouping, a headline total over every selected
+    target; anything else (``by`` without ``target``, ``without (target)``, ``on`` without
+    ``target``, ``ignoring (target)``) keeps other labels but loses the target.
+    """
+
+    expr: str
+    total: bool
+
+
+def _per_target(node: promql_parser.Expr) -> bool:
+    """Whether ``node`` selects any series that carries ``target``."""
+    found = False
+
+    def visit(inner: promql_parser.Expr) -> None:
+        nonlocal found
+        if isinstance(inner, promql_parser.VectorSelector):
+            found |= not PROCESS_WIDE.fullmatch(inner.name or "")
+
+    promql_parser.walk(node, pre_visit=visit)
+    return found
+
+
+def target_merges(expr: str) -> list[TargetMerge]:
+    """Where ``expr`` merges the series of several targets (see :class:`TargetMerge`)."""
+    merges: list[TargetMerge] = []
+
+    def visit(node: promql_parser.Expr) -> None:
+        if isinstance(node, promql_parser.AggregateExpr):
+            if str(node.op) in _SELECTING or not _per_target(node.expr):
+                return
+            modifier = node.modifier
+            if modifier is None:
+                merges.append(TargetMerge(str(node), total=True))
+            elif (modifier.type == promql_parser.AggModifierType.By) != (
+                "target" in modifier.labels
+            ):
+                merges.append(TargetMerge(str(node), total=False))
+        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
+            matching = node.modifier.matching
+            if matching is None or not (_per_target(node.lhs) and _per_target(node.rhs)):
+                return
+            if (matching.type == _INCLUDE) != ("target" in matching.labels):
+                merges.append(TargetMerge(str(node), total=False))
+
+    promql_parser.walk(parse(expr), pre_visit=visit)
+    return merges
 
 
 def missing_labels(expr: str, query: Callable[[str], Sequence[Series]]) -> list[str]:

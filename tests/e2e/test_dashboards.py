@@ -1,6 +1,7 @@
 """The dashboards are valid Grafana dashboard models and follow the rules a schema can't state:
 unique ids and uids, a tidy grid, one datasource variable, units, rates over
-``$__rate_interval``, and links between the three."""
+``$__rate_interval``, links between the three, and a ``target`` filter on every query that
+keeps the targets of a multi-target exporter apart."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from tests.e2e.grafana import (
     panels,
     referenced_variables,
     substitute,
+    variable_queries,
     variable_uses_outside_regex,
 )
-from tests.e2e.promql import counters_outside_range
+from tests.e2e.promql import counters_outside_range, target_merges
 from tests.support.tools import venv_tool
 
 _DASHBOARDS = load_dashboards()
@@ -31,6 +33,8 @@ _FILES = sorted(EXPECTED_UIDS)
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 _NUMERIC = {"timeseries", "stat", "bargauge", "gauge", "table"}
 _RANGE = re.compile(r"\[([^\]]*)\]")
+_TARGET_FILTER = 'target=~"$target"'
+_TARGET_INFO = "livesession_exporter_target_info"
 
 
 def _dashboard(name: str) -> dict[str, Any]:
@@ -186,3 +190,51 @@ def test_dashboards_link_to_each_other(name: str) -> None:
             match = re.match(r"^/d/([\w-]+)", link["url"])
             assert match, link["url"]
             assert match[1] in uids, link["url"]
+
+
+@pytest.mark.parametrize("name", _FILES)
+def test_target_variable_is_multi_select_over_the_polled_targets(name: str) -> None:
+    """A ``target`` variable lists the names of the targets the exporter polls
+    (``livesession_exporter_target_info``), several at once or "All"; the variables that
+    depend on it come after it, so Grafana resolves it first."""
+    dashboard = _dashboard(name)
+    variables = dashboard["templating"]["list"]
+    names = [v["name"] for v in variables]
+    assert "target" in names, "no target variable"
+    target = variables[names.index("target")]
+    assert target["type"] == "query"
+    assert target["multi"] is True
+    assert target["includeAll"] is True
+    assert target["allValue"] == ".*"
+    assert target["current"]["value"] == ["$__all"]
+    (query,) = [q for q in variable_queries({name: dashboard}) if q.name == "target"]
+    assert query.label == "target"
+    assert query.selector.startswith(_TARGET_INFO + "{"), query.selector
+    for position, variable in enumerate(variables):
+        text = variable.get("query", {})
+        text = text.get("query", "") if isinstance(text, dict) else str(text)
+        used = referenced_variables(text) - set(BUILTIN_INTERVALS)
+        assert used <= set(names[:position]), (variable["name"], used - set(names[:position]))
+
+
+@pytest.mark.parametrize("name", _FILES)
+def test_every_panel_query_is_filtered_by_target(name: str) -> None:
+    """Every query of every panel selects by ``target=~"$target"``: data series, self-metrics,
+    and process metrics through the ``target_info`` of the process that polls the target."""
+    queries = panel_queries({name: _dashboard(name)})
+    assert queries
+    unfiltered = [query.id for query in queries if _TARGET_FILTER not in query.expr]
+    assert not unfiltered
+
+
+@pytest.mark.parametrize("name", _FILES)
+def test_panels_keep_targets_apart(name: str) -> None:
+    """Graphs, tables and bar gauges aggregate and join by ``target``, so several targets (two
+    projects with a room of the same name, two Livepeer keys without a project id) show as
+    separate series; only stat panels may sum the selected targets into one headline total."""
+    for panel in _content_panels(name):
+        for target in panel["targets"]:
+            merges = target_merges(substitute(target["expr"]))
+            allowed = [m for m in merges if m.total and panel["type"] == "stat"]
+            ident = f"{panel['title']}/{target['refId']}"
+            assert merges == allowed, (ident, [m.expr for m in merges if m not in allowed])

@@ -64,7 +64,7 @@ async def served(
 async def test_metrics_text_openmetrics_and_gzip() -> None:
     """The telemetry path serves text, OpenMetrics and gzip with exact content types."""
     async with served(FakeSource([FakeSnapshot({"a": 7})])) as s:
-        await s.exporter.poller.poll_all_once()
+        await s.exporter.poll_all_once()
         plain = await s.client.get("/metrics", headers={"accept-encoding": "identity"})
         assert plain.status_code == 200
         assert plain.headers["content-type"] == TEXT_TYPE
@@ -84,7 +84,7 @@ async def test_metrics_text_openmetrics_and_gzip() -> None:
 async def test_gzip_bytes_on_the_wire_decompress() -> None:
     """The gzip body on the wire is a standard gzip stream of the plain body."""
     async with served(FakeSource([FakeSnapshot({"a": 7})])) as s:
-        await s.exporter.poller.poll_all_once()
+        await s.exporter.poll_all_once()
         async with s.client.stream("GET", "/metrics", headers={"accept-encoding": "gzip"}) as r:
             wire = b"".join([chunk async for chunk in r.aiter_raw()])
         assert int(r.headers["content-length"]) == len(wire)
@@ -115,7 +115,7 @@ async def test_readiness_follows_the_first_poll_and_liveness_does_not() -> None:
         not_ready = await s.client.get("/readyz")
         assert not_ready.status_code == 503
         assert "fake_source/t1" in not_ready.text
-        await s.exporter.poller.poll_all_once()
+        await s.exporter.poll_all_once()
         assert (await s.client.get("/readyz")).status_code == 200
 
 
@@ -124,7 +124,8 @@ async def test_healthz_reflects_the_poll_loops() -> None:
     async with served(FakeSource([FakeSnapshot({})])) as s:
         assert (await s.client.get("/healthz")).status_code == 503
         async with anyio.create_task_group() as tg:
-            tg.start_soon(s.exporter.poller.run)
+            await tg.start(s.exporter.poller.run)
+            s.exporter.start()
             await anyio.wait_all_tasks_blocked()
             health = await s.client.get("/healthz")
             assert (health.status_code, health.text) == (200, "ok\n")
@@ -135,7 +136,7 @@ async def test_landing_page_lists_targets_escaped() -> None:
     """/ shows name, version, metrics link and each target's status, HTML-escaped."""
     source = FakeSource([FakeSnapshot({}, sessions=12)])
     async with served(source, target="<b>evil</b>") as s:
-        await s.exporter.poller.poll_all_once()
+        await s.exporter.poll_all_once()
         page = await s.client.get("/")
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert "livesession-exporter" in page.text
@@ -160,9 +161,9 @@ async def test_unknown_paths_and_methods() -> None:
 async def test_scrapes_do_not_wait_for_a_hung_poll() -> None:
     """While a poll hangs, scrapes keep answering with the data already published."""
     async with served(FakeSource([FakeSnapshot({"a": 1}), hang])) as s:
-        await s.exporter.poller.poll_all_once()
+        await s.exporter.poll_all_once()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(s.exporter.poller.poll_all_once)
+            tg.start_soon(s.exporter.poll_all_once)
             await anyio.wait_all_tasks_blocked()
             assert s.source.polls == 2
             for _ in range(5):

@@ -33,7 +33,7 @@ def exposition() -> bytes:
     registry = CollectorRegistry()
     add_standard_collectors(registry)
     metrics = SelfMetrics(registry)
-    target = metrics.target("livepeer_studio", "default")
+    target = metrics.target("livepeer_studio", "default", "default")
     target.request("list_sessions", "200", 0.1)
     target.poll_succeeded(duration=0.2, finished=1.8e9, omitted=0)
     published = Published(render_chunk([gauge, counter]), 0.0, sessions=0)

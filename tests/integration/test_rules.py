@@ -33,6 +33,12 @@ RUNBOOK: Final = "https://github.com/livesession-exporter/livesession-exporter#r
 SEVERITIES: Final = {"critical", "warning", "info"}
 TARGET_LABELS: Final = {"job", "instance"}
 """Labels a scrape adds to every series; rules may group or match on them."""
+PROCESS_WIDE: Final = re.compile(
+    r"up|process_\w+|python_\w+"
+    r"|livesession_exporter_(build_info|config_\w+|shard_ordinal|total_shards)"
+)
+"""Series about the process, not one of its targets (metrics.md, targets.md): they alone carry
+no ``target`` label; every data series and every other self-metric does."""
 DATASOURCE_UID: Final = "prometheus"
 """The uid grafana/provisioning/datasources gives the Prometheus datasource."""
 EXPRESSION_TYPES: Final = {"math", "reduce", "resample", "threshold", "classic_conditions"}
@@ -111,6 +117,45 @@ def _exposed() -> dict[str, dict[str, set[str]]]:
                 for name, value in sample.labels.items():
                     labels.setdefault(name, set()).add(value)
     return exposed
+
+
+def _per_target(expr: promql_parser.Expr) -> bool:
+    """Whether ``expr`` selects series that carry ``target``."""
+    return any(not PROCESS_WIDE.fullmatch(s.name or "") for s in _selectors(str(expr)))
+
+
+def _target_dropped(expr: str) -> list[str]:
+    """The aggregations and one-to-one matches in ``expr`` that would merge the series of two
+    targets: ``by`` without ``target``, ``without (target)``, no grouping at all, ``on``
+    without ``target`` or ``ignoring (target)``, each where the input carries ``target``."""
+    dropped: list[str] = []
+
+    def visit(node: promql_parser.Expr) -> None:
+        if isinstance(node, promql_parser.AggregateExpr) and _per_target(node.expr):
+            if str(node.op) in {"topk", "bottomk"}:
+                return  # select series, keeping their labels
+            modifier = node.modifier
+            if modifier is None:
+                dropped.append(str(node))
+            elif modifier.type == promql_parser.AggModifierType.By:
+                if "target" not in modifier.labels:
+                    dropped.append(str(node))
+            elif "target" in modifier.labels:
+                dropped.append(str(node))
+        elif (
+            isinstance(node, promql_parser.BinaryExpr)
+            and node.modifier is not None
+            and node.modifier.matching is not None
+            and _per_target(node.lhs)
+            and _per_target(node.rhs)
+        ):
+            matching = node.modifier.matching
+            include = matching.type == promql_parser.LabelModifierType.Include
+            if include != ("target" in matching.labels):
+                dropped.append(str(node))
+
+    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
+    return dropped
 
 
 def _selected_labels(expr: str, exposed: dict[str, dict[str, set[str]]]) -> set[str]:
@@ -234,6 +279,39 @@ def test_selectors_name_metrics_and_labels_the_exporter_exposes(name: str) -> No
             assert matcher.op == promql_parser.MatchOp.Equal
             assert matcher.value in exposed[selector.name][matcher.name], str(matcher)
     assert _grouping_labels(expr) <= _selected_labels(expr, exposed)
+
+
+@pytest.mark.parametrize("name", sorted(EXPRESSIONS))
+def test_rules_keep_targets_apart(name: str) -> None:
+    """No rule sums, groups or matches the series of several targets together: every
+    aggregation over per-target series keeps ``target``, and every join matches on it, so one
+    exporter polling many projects alerts and records per target."""
+    assert not _target_dropped(EXPRESSIONS[name])
+
+
+def test_target_check_catches_rules_that_merge_targets() -> None:
+    """The check above flags each way of merging targets, and only those."""
+    merging = [
+        "sum(livesession_exporter_source_up) == 0",
+        "max by (source) (livesession_exporter_source_up) == 0",
+        "sum without (target) (rate(livekit_cloud_session_bandwidth_bytes_total[5m]))",
+        "sum by (project, direction) (rate(livekit_cloud_session_bandwidth_bytes_total[5m]))",
+        "livesession_exporter_source_up and on (job, instance, source) "
+        "livesession_exporter_source_up",
+        "livesession_exporter_source_polls_total / ignoring (target, reason) "
+        "livesession_exporter_source_poll_errors_total",
+    ]
+    keeping = [
+        "livesession_exporter_source_up == 0",
+        "max by (job, source, target) (livesession_exporter_source_up) == 0",
+        "topk(10, livekit_cloud_session_participants_active)",
+        "livesession_exporter_source_up and on (job, instance, source, target) "
+        "livesession_exporter_source_up",
+        "stdvar by (job) (livesession_exporter_total_shards) != 0",
+        "process_resident_memory_bytes and on (job, instance) livesession_exporter_build_info",
+    ]
+    assert [expr for expr in merging if not _target_dropped(expr)] == []
+    assert [expr for expr in keeping if _target_dropped(expr)] == []
 
 
 @pytest.mark.parametrize("name", sorted(ALERTS))

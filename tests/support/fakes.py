@@ -86,11 +86,15 @@ class FakeSnapshot:
     values: dict[str, float]
     sessions: int = 0
     omitted: int = 0
+    target: str | None = None
+    """When set, every series is labelled with it, as the real sources label theirs."""
 
     def families(self) -> Iterable[Metric]:
+        labels = ["project"] if self.target is None else ["target", "project"]
+        values = ["p_test"] if self.target is None else [self.target, "p_test"]
         for name, value in self.values.items():
-            family = GaugeMetricFamily(f"fake_{name}", f"Fake value {name}.", labels=["project"])
-            family.add_metric(["p_test"], value)
+            family = GaugeMetricFamily(f"fake_{name}", f"Fake value {name}.", labels=labels)
+            family.add_metric(values, value)
             yield family
 
 
@@ -127,7 +131,12 @@ class FakeSettings:
     """Settings of a fake source: configured, with the source's target."""
 
     target: str
+    poll_interval: float = 30.0
     secrets: tuple[Secret, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        return self.target
 
 
 def spec_for(source: FakeSource) -> SourceSpec[FakeSettings]:
@@ -139,10 +148,11 @@ def spec_for(source: FakeSource) -> SourceSpec[FakeSettings]:
 
     return SourceSpec(
         kind=source.kind,
+        section="fake",
         flags=(),
         secrets=(),
         enable_hint="nothing to set",
-        configure=lambda resolver, reader: FakeSettings(source.target),
+        configure=lambda resolver, reader: FakeSettings(source.target, source.interval),
         build=build,
     )
 

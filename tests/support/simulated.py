@@ -6,7 +6,7 @@
 (:func:`~exporter.app.build_exporter`) for the source(s) named, pointed at the simulator as a
 user would point it and polling on the same clock, so :meth:`Simulated.advance` moves the
 world and the exporter together. Polls run when the test asks (:func:`poll`,
-``exporter.poller.poll_all_once()``); :func:`exposition` is what a scrape would return.
+``exporter.poll_all_once()``); :func:`exposition` is what a scrape would return.
 """
 
 from __future__ import annotations
@@ -123,13 +123,13 @@ def exposition(exporter: Exporter) -> str:
 
 async def poll(exporter: Exporter) -> SourceError | None:
     """One poll of the exporter's only target, as its loop runs it; the error, if any."""
-    (target,) = exporter.poller.targets
+    (target,) = exporter.fleet.targets
     return await exporter.poller.poll_once(target)
 
 
 def self_metric(exporter: Exporter, name: str, **labels: str) -> float | None:
     """A ``livesession_exporter_`` sample of the exporter's only target, None if absent."""
-    (target,) = exporter.poller.targets
+    (target,) = exporter.fleet.targets
     source = target.source
     return exporter.registry.get_sample_value(
         f"livesession_exporter_{name}", {"source": source.kind, "target": source.target, **labels}

@@ -67,9 +67,10 @@ async def source_rig(
 ) -> AsyncIterator[SourceRig[S]]:
     """A source built by ``build`` whose HTTP requests ``api`` answers."""
     registry = CollectorRegistry()
-    telemetry = SelfMetrics(registry).target(kind, target)
+    telemetry = SelfMetrics(registry).target(kind, target, target)
     async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
         context = TargetContext(
+            name=target,
             http=UpstreamClient(client, telemetry),
             clock=clock,
             telemetry=telemetry,

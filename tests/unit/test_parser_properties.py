@@ -282,8 +282,9 @@ def test_livepeer_bytes_raise_only_payload_error(body: bytes) -> None:
 
 
 def context(client: httpx.AsyncClient, kind: str, target: str) -> TargetContext:
-    telemetry = SelfMetrics(CollectorRegistry()).target(kind, target)
+    telemetry = SelfMetrics(CollectorRegistry()).target(kind, target, target)
     return TargetContext(
+        name=target,
         http=UpstreamClient(client, telemetry),
         clock=FakeClock(wall=NOW),
         telemetry=telemetry,

@@ -69,13 +69,13 @@ async def running(
     clock = FakeClock()
     source = FakeSource(script, interval=interval)
     registry = CollectorRegistry()
-    telemetry = SelfMetrics(registry).target(source.kind, source.target)
+    telemetry = SelfMetrics(registry).target(source.kind, source.target, source.target)
     store = CountingStore(stale_after=300.0)
-    poller = Poller(
-        [Target(source, telemetry, deadline)], store, clock, get_logger(), rand=lambda: rand
-    )
+    store.register(source.kind, source.target)
+    poller = Poller(store, clock, get_logger(), rand=lambda: rand)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(poller.run)
+        await tg.start(poller.run)
+        poller.start(Target(source, telemetry, deadline))
         rig = Rig(clock, source, store, registry, poller)
         if script[0] is hang:  # the first poll never ends: wait for it to be under way
             await eventually(lambda: bool(clock.sleepers), message="first poll under way")
@@ -281,10 +281,12 @@ async def test_poll_all_once_reports_overall_success() -> None:
     metrics = SelfMetrics(registry)
     good = FakeSource([FakeSnapshot({})], kind="good")
     bad = FakeSource([AuthError("HTTP 401")], kind="bad")
-    targets = [Target(s, metrics.target(s.kind, s.target), 5.0) for s in (good, bad)]
+    targets = [Target(s, metrics.target(s.kind, s.target, s.target), 5.0) for s in (good, bad)]
     store = Store(300)
-    poller = Poller(targets, store, clock, get_logger())
+    for source in (good, bad):
+        store.register(source.kind, source.target)
+    poller = Poller(store, clock, get_logger())
     assert not store.ready
-    assert not await poller.poll_all_once()
+    assert not await poller.poll_all_once(targets)
     assert store.ready
-    assert await Poller(targets[:1], Store(300), clock, get_logger()).poll_all_once()
+    assert await poller.poll_all_once(targets[:1])

@@ -13,13 +13,22 @@ from __future__ import annotations
 import random
 import uuid
 
-__all__ = ["derive_rng", "log_uniform", "random_text", "uuid_from"]
+__all__ = ["derive_rng", "log_uniform", "project_seed", "random_text", "uuid_from"]
 
 
 def derive_rng(seed: int, *path: object) -> random.Random:
     """A random stream that depends only on ``seed`` and ``path``."""
     key = "/".join([str(seed), *(str(part) for part in path)])
     return random.Random(key)  # noqa: S311  # simulation, not security
+
+
+def project_seed(seed: int, index: int) -> int:
+    """The seed of the world of project ``index`` (0-based) of a run seeded with ``seed``.
+
+    The first project's is ``seed`` itself, so a one-project run is the world it always was;
+    the others' are drawn from ``(seed, index)``, so every project's world differs.
+    """
+    return seed if index == 0 else derive_rng(seed, "project", index).getrandbits(63)
 
 
 def random_text(rng: random.Random, alphabet: str, length: int) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import NamedTuple
 
 import jwt
 
-__all__ = ["TokenRejected", "check_livepeer_key", "verify_livekit_token"]
+__all__ = ["TokenRejected", "check_livepeer_key", "livepeer_key", "verify_livekit_token"]
 
 _AUTH_HEADER = re.compile(r"^\s*(\w+)\s+(.+)$", re.DOTALL)
 
@@ -80,6 +81,43 @@ def verify_livekit_token(
     return claims
 
 
+class _Presented(NamedTuple):
+    key: str
+    user: str | None  # Basic auth's user name; None for a Bearer key
+
+
+def _presented(authorization: str | None) -> _Presented | tuple[int, str]:
+    """The key a Studio ``Authorization`` header presents, or Studio's refusal of it."""
+    match = _AUTH_HEADER.match(authorization or "")
+    if match is None:
+        return 401, "request is not authenticated"
+    raw_scheme, token = match.group(1), match.group(2).strip()
+    scheme = raw_scheme.lower()
+    if scheme == "bearer":
+        return _Presented(token, None)
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return 401, "no authorization token provided"
+        user, _, key = decoded.partition(":")
+        if not key:
+            return 401, "no authorization token provided"
+        return _Presented(key, user)
+    if scheme == "jwt":
+        return 401, "jwt malformed"
+    return 401, f"unsupported authorization header scheme: {raw_scheme}"
+
+
+def livepeer_key(authorization: str | None) -> str | None:
+    """The API key a Studio ``Authorization`` header presents (Bearer, or Basic's password).
+
+    It only picks the project whose keys :func:`check_livepeer_key` then checks.
+    """
+    presented = _presented(authorization)
+    return presented.key if isinstance(presented, _Presented) else None
+
+
 def check_livepeer_key(
     authorization: str | None,
     *,
@@ -93,25 +131,10 @@ def check_livepeer_key(
     A CORS-enabled key is known but may only call a few endpoints (``cors_allowed``):
     ``GET /session/{id}`` is one of them, the session list is not.
     """
-    match = _AUTH_HEADER.match(authorization or "")
-    if match is None:
-        return 401, "request is not authenticated"
-    raw_scheme, token = match.group(1), match.group(2).strip()
-    scheme = raw_scheme.lower()
-    if scheme == "bearer":
-        key, user = token, None
-    elif scheme == "basic":
-        try:
-            decoded = base64.b64decode(token, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return 401, "no authorization token provided"
-        user, _, key = decoded.partition(":")
-        if not key:
-            return 401, "no authorization token provided"
-    elif scheme == "jwt":
-        return 401, "jwt malformed"
-    else:
-        return 401, f"unsupported authorization header scheme: {raw_scheme}"
+    presented = _presented(authorization)
+    if not isinstance(presented, _Presented):
+        return presented
+    key, user = presented
     known = key in (api_key, cors_key)
     if not known or (user is not None and user != user_id):
         return 401, f"no token {key} found"  # upstream echoes the key: never log this body

@@ -5,9 +5,10 @@ routed (a path naming no resource is still logged, as endpoint ``<api>.unknown``
 in the request log as it arrived, refused with 404 if it names no resource or 405 if it is
 not a GET or HEAD, then the fault set on its endpoint is used up and applied (latency,
 hangs, dropped connections and error statuses all come ahead of authentication, as an edge
-proxy or a rate limiter would answer), and its credentials are checked. Only then does the
-API's own :meth:`FakeApi.answer` run. Each API brings its paths, its error format, its
-credential check and its answers: :mod:`exporter.simulator.livekit.app` and
+proxy or a rate limiter would answer), and its credentials are checked, which also picks
+the world (the project) they may see. Only then does the API's own :meth:`FakeApi.answer`
+run, over that world. Each API brings its paths, its error format, its credential check and
+its answers: :mod:`exporter.simulator.livekit.app` and
 :mod:`exporter.simulator.livepeer.app`.
 """
 
@@ -29,6 +30,7 @@ from .requestlog import RecordedRequest, RequestLog
 __all__ = [
     "AppContext",
     "FakeApi",
+    "Refusal",
     "Route",
     "decode_segment",
     "path_segments",
@@ -49,10 +51,21 @@ class AppContext:
 
 
 class Route(NamedTuple):
-    """A known endpoint (``livekit.list``...) and the decoded id its path names, if any."""
+    """A known endpoint (``livekit.list``...) and the decoded id its path names, if any.
+
+    ``project`` is the decoded project id the path names, for an API whose paths name one.
+    """
 
     endpoint: str
     resource_id: str | None
+    project: str | None = None
+
+
+class Refusal(NamedTuple):
+    """Why a request's credentials may not call its route: a status and a message."""
+
+    status: int
+    message: str
 
 
 def path_segments(scope: Scope) -> list[bytes] | None:
@@ -93,17 +106,19 @@ def resource_route(scope: Scope, depth: int) -> tuple[list[bytes], str | None] |
 
 
 class FakeApi(abc.ABC, Generic[W]):
-    """An ASGI app over a world ``W`` that runs the shared prelude, then :meth:`answer`."""
+    """An ASGI app over worlds ``W`` that runs the shared prelude, then :meth:`answer`.
+
+    A request's credentials pick the world it sees (:meth:`authenticate`): one per project.
+    """
 
     api: ClassVar[str]
     """``livekit`` or ``livepeer``: the log's ``api`` and the prefix of endpoint names."""
     not_found: ClassVar[str]
     """The message of the 404 answered to a path that names no resource."""
 
-    def __init__(self, context: AppContext, world: W) -> None:
+    def __init__(self, context: AppContext) -> None:
         self._context = context
         self._clock = context.clock
-        self._world = world
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,11 +143,11 @@ class FakeApi(abc.ABC, Generic[W]):
             if not await before(exchange, fault, self.status_error):
                 return
         now = self._clock()
-        refused = self.authenticate(record, route, now)
-        if refused is not None:
-            await self.fail(exchange, *refused)
+        granted = self.authenticate(record, route, now)
+        if isinstance(granted, Refusal):
+            await self.fail(exchange, *granted)
             return
-        await self.answer(exchange, route, fault, now)
+        await self.answer(exchange, route, granted, fault, now)
 
     async def fail(self, exchange: Exchange, status: int, message: str) -> None:
         """Answer ``status`` with ``message`` in the API's error format."""
@@ -152,13 +167,11 @@ class FakeApi(abc.ABC, Generic[W]):
         """An error body in the API's format, and its content type."""
 
     @abc.abstractmethod
-    def authenticate(
-        self, record: RecordedRequest, route: Route, now: float
-    ) -> tuple[int, str] | None:
-        """None if the credentials of ``record`` may call ``route``, else a status and message."""
+    def authenticate(self, record: RecordedRequest, route: Route, now: float) -> W | Refusal:
+        """The world the credentials of ``record`` may see through ``route``, or a refusal."""
 
     @abc.abstractmethod
     async def answer(
-        self, exchange: Exchange, route: Route, fault: Fault | None, now: float
+        self, exchange: Exchange, route: Route, world: W, fault: Fault | None, now: float
     ) -> None:
-        """Answer an authenticated request; ``fault`` distorts the 200 body, if set."""
+        """Answer an authenticated request from ``world``; ``fault`` distorts the 200 body."""

@@ -3,24 +3,28 @@
 Serves ``GET /api/project/{project_id}/sessions[/]`` (offset pages: ``limit``, 0-based
 ``page``, ``start``/``end`` UTC dates with ``end`` exclusive and ``start`` at most 7 days
 back) and ``GET /api/project/{project_id}/sessions/{session_id}`` (details; 404 when
-unknown). Ids are percent-decoded exactly once; any other path is a 404. Every request needs
-a valid HS256 token with the ``roomList`` grant, else 401. Error bodies are short plain
-text: LiveKit's are not a stable format. The request prelude (log, 404/405, faults) is the
-shared :class:`~exporter.simulator.http.fake_api.FakeApi`'s.
+unknown), for each simulated project, from that project's world. Ids are percent-decoded
+exactly once; any other path, an unknown project's included, is a 404. Every request needs a
+valid HS256 token with the ``roomList`` grant, signed by the secret of the key in its
+``iss``, and that key must be the project's own (another project's key is an unknown key
+there), else 401. Error bodies are short plain text: LiveKit's are not a stable format. The
+request prelude (log, 404/405, faults) is the shared
+:class:`~exporter.simulator.http.fake_api.FakeApi`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 from exporter.web.server import Scope
 
-from ..config import Credentials, SimulatorConfig
+from ..config import LiveKitProject, SimulatorConfig
 from ..http.asgi import Exchange, status_phrase
 from ..http.auth import TokenRejected, verify_livekit_token
-from ..http.fake_api import AppContext, FakeApi, Route, decode_segment, resource_route
+from ..http.fake_api import AppContext, FakeApi, Refusal, Route, decode_segment, resource_route
 from ..http.fault_effects import JsonBody, send_json
 from ..http.faults import Fault
 from ..http.requestlog import RecordedRequest
@@ -53,14 +57,21 @@ class _BadRequest(Exception):
 
 
 class LiveKitApp(FakeApi[LiveKitWorld]):
-    """ASGI app over a :class:`LiveKitWorld`; the shared prelude comes from :class:`FakeApi`."""
+    """ASGI app over one :class:`LiveKitWorld` per project; the prelude is :class:`FakeApi`'s."""
 
     def __init__(
-        self, context: AppContext, world: LiveKitWorld, config: SimulatorConfig, creds: Credentials
+        self,
+        context: AppContext,
+        config: SimulatorConfig,
+        projects: Iterable[tuple[LiveKitProject, LiveKitWorld]],
     ) -> None:
-        super().__init__(context, world)
+        super().__init__(context)
         self._config = config
-        self._creds = creds
+        self._projects: dict[str, tuple[LiveKitProject, LiveKitWorld]] = {}
+        for project, world in projects:
+            if project.project_id in self._projects:
+                raise ValueError(f"two LiveKit projects are named {project.project_id!r}")
+            self._projects[project.project_id] = (project, world)
 
     api = "livekit"
     not_found = "404 page not found"
@@ -71,13 +82,13 @@ class LiveKitApp(FakeApi[LiveKitWorld]):
         if found is None:
             return None
         prefix, session_id = found
-        if (
-            prefix[:3] != [b"", b"api", b"project"]
-            or decode_segment(prefix[3]) != self._creds.livekit_project_id
-            or prefix[4] != b"sessions"
-        ):
+        if prefix[:3] != [b"", b"api", b"project"] or prefix[4] != b"sessions":
             return None
-        return Route("livekit.list" if session_id is None else "livekit.details", session_id)
+        project_id = decode_segment(prefix[3])
+        if project_id is None or project_id not in self._projects:
+            return None
+        endpoint = "livekit.list" if session_id is None else "livekit.details"
+        return Route(endpoint, session_id, project_id)
 
     def error(self, message: str) -> tuple[bytes, str]:
         return f"{message}\n".encode(), _TEXT
@@ -88,27 +99,34 @@ class LiveKitApp(FakeApi[LiveKitWorld]):
 
     def authenticate(
         self, record: RecordedRequest, route: Route, now: float
-    ) -> tuple[int, str] | None:
+    ) -> LiveKitWorld | Refusal:
+        # route() let only known projects through: this is one dict lookup
+        project, world = self._projects[route.project or ""]
         try:
             verify_livekit_token(
                 record.header("authorization"),
-                api_key=self._creds.livekit_api_key,
-                api_secret=self._creds.livekit_api_secret,
+                api_key=project.api_key,
+                api_secret=project.api_secret,
                 now=now,
                 leeway=self._config.token_leeway,
             )
         except TokenRejected as exc:
-            return 401, f"unauthorized: {exc}"
-        return None
+            return Refusal(401, f"unauthorized: {exc}")
+        return world
 
     async def answer(
-        self, exchange: Exchange, route: Route, fault: Fault | None, now: float
+        self,
+        exchange: Exchange,
+        route: Route,
+        world: LiveKitWorld,
+        fault: Fault | None,
+        now: float,
     ) -> None:
         try:
             body = (
-                self._list(bytes(exchange.scope.get("query_string", b"")), now)
+                self._list(world, bytes(exchange.scope.get("query_string", b"")), now)
                 if route.resource_id is None
-                else self._details(route.resource_id, now)
+                else self._details(world, route.resource_id, now)
             )
         except _BadRequest as exc:
             await self.fail(exchange, 400, str(exc))
@@ -120,7 +138,7 @@ class LiveKitApp(FakeApi[LiveKitWorld]):
             body.payload = snake_case(body.payload)
         await send_json(exchange, body, fault)
 
-    def _list(self, query: bytes, now: float) -> JsonBody:
+    def _list(self, world: LiveKitWorld, query: bytes, now: float) -> JsonBody:
         params: dict[str, str] = {}
         for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             params.setdefault(key, value)  # Go's Query().Get: the first value
@@ -132,7 +150,7 @@ class LiveKitApp(FakeApi[LiveKitWorld]):
             raise _BadRequest("start date must be within 7 days of the current date")
         end = _date(params, "end")
         since = start if start is not None else today - dt.timedelta(days=WINDOW_DAYS)
-        truths = self._world.page(
+        truths = world.page(
             int(now * NS),
             since_ns=_midnight_ns(since),
             until_ns=None if end is None else _midnight_ns(end),
@@ -146,8 +164,8 @@ class LiveKitApp(FakeApi[LiveKitWorld]):
         payload: dict[str, object] = {"sessions": items} if items else {}
         return JsonBody(payload, "sessions", dict(_MALFORMED_SESSION))
 
-    def _details(self, session_id: str, now: float) -> JsonBody | None:
-        truth = self._world.session(session_id, at=now)
+    def _details(self, world: LiveKitWorld, session_id: str, now: float) -> JsonBody | None:
+        truth = world.session(session_id, at=now)
         if truth is None:
             return None
         payload = encode_details(truth, livekit_style(self._config.seed, truth.session_id))

@@ -145,13 +145,13 @@ SESSION_FAMILIES: Final[tuple[Family[SessionView], ...]] = (
 )
 
 
-def families(snap: LiveKitSnapshot) -> list[Metric]:
+def families(snap: LiveKitSnapshot, target: str) -> list[Metric]:
     """The project aggregates, then the per-session families of the sessions shown."""
 
     def session_labels(view: SessionView) -> tuple[str, str, str]:
         return (snap.project, view.session.room_name, view.session.session_id)
 
     return [
-        *render_families(PROJECT_FAMILIES, (snap,), lambda s: (s.project,)),
-        *render_families(SESSION_FAMILIES, snap.shown, session_labels),
+        *render_families(PROJECT_FAMILIES, (snap,), lambda s: (s.project,), target=target),
+        *render_families(SESSION_FAMILIES, snap.shown, session_labels, target=target),
     ]

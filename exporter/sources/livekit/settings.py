@@ -132,6 +132,11 @@ class LiveKitSettings:
         return None if self.credentials is None else self.credentials.project_id
 
     @property
+    def identity(self) -> str | None:
+        """The account polled, when configured: the project id."""
+        return self.target
+
+    @property
     def secrets(self) -> tuple[Secret, ...]:
         return () if self.credentials is None else (self.credentials.api_secret,)
 

@@ -55,7 +55,7 @@ class LiveKitSource:
 
     @property
     def target(self) -> str:
-        return self._project
+        return self._context.name
 
     @property
     def interval(self) -> float:
@@ -63,7 +63,7 @@ class LiveKitSource:
 
     def families(self, snapshot: LiveKitSnapshot) -> list[Metric]:
         """The data series of ``snapshot`` (the tables of :mod:`.metrics`)."""
-        return metrics.families(snapshot)
+        return metrics.families(snapshot, self.target)
 
     async def poll(self) -> LiveKitSnapshot:
         """List, refresh details within the budget, and snapshot; raise SourceError."""

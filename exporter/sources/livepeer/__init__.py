@@ -16,6 +16,7 @@ __all__ = ["SPEC"]
 
 SPEC: Final = SourceSpec(
     kind=KIND,
+    section="livepeer",
     flags=settings.FLAGS,
     secrets=settings.SECRETS,
     enable_hint=settings.ENABLE_HINT,

@@ -173,16 +173,16 @@ INFO_FAMILIES: Final[tuple[Family[LivepeerSession], ...]] = (
 )
 
 
-def families(snap: LivepeerSnapshot) -> list[Metric]:
+def families(snap: LivepeerSnapshot, target: str) -> list[Metric]:
     """Project aggregates first, then the per-session families, recording states and info."""
     seen = {s.id for s in snap.active}
     merged = [*snap.active, *(s for s in snap.recorded if s.id not in seen)]
     merged.sort(key=lambda s: (s.project, s.stream_id, s.id))
     return [
-        *render_families(PROJECT_FAMILIES, snap.totals, lambda t: (t.project,)),
-        *render_families(SESSION_FAMILIES, snap.active, _labels),
-        *render_families(RECORDING_FAMILIES, snap.recorded, _labels),
-        *render_families(INFO_FAMILIES, merged, _info_labels),
+        *render_families(PROJECT_FAMILIES, snap.totals, lambda t: (t.project,), target=target),
+        *render_families(SESSION_FAMILIES, snap.active, _labels, target=target),
+        *render_families(RECORDING_FAMILIES, snap.recorded, _labels, target=target),
+        *render_families(INFO_FAMILIES, merged, _info_labels, target=target),
     ]
 
 

@@ -7,6 +7,7 @@ from ``LIVEPEER_API_KEY``. A key names no project, so the ``target`` label is
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -15,7 +16,7 @@ from exporter.config.resolve import Resolver
 from exporter.config.secrets import Secret, SecretInput, SecretReader
 from exporter.config.values import NONEMPTY, PATH, POSITIVE_DURATION, URL, integer
 
-__all__ = ["FLAGS", "SECRETS", "LivepeerSettings", "parse_settings"]
+__all__ = ["FLAGS", "SECRETS", "LivepeerSettings", "key_identity", "parse_settings"]
 
 API_KEY_FILE: Final = Flag(
     "livepeer.api-key-file",
@@ -33,7 +34,7 @@ URL_FLAG: Final = Flag(
     ("LIVEPEER_API_URL",),
 )
 TARGET_NAME: Final = Flag(
-    "livepeer.target-name", NONEMPTY, "default", "value of the target label on self-metrics"
+    "livepeer.target-name", NONEMPTY, "default", "value of the target label", in_file=False
 )
 POLL_INTERVAL_FLAG: Final = Flag(
     "livepeer.poll-interval",
@@ -94,8 +95,18 @@ class LivepeerSettings:
         return None if self.api_key is None else self.target_name
 
     @property
+    def identity(self) -> str | None:
+        """The account polled, when configured: a digest of the key (it sees one project)."""
+        return None if self.api_key is None else key_identity(self.api_key)
+
+    @property
     def secrets(self) -> tuple[Secret, ...]:
         return () if self.api_key is None else (self.api_key,)
+
+
+def key_identity(key: Secret) -> str:
+    """``sha256:`` and 16 hex digits of the key's SHA-256: stable, and useless to an attacker."""
+    return "sha256:" + hashlib.sha256(key.reveal().encode()).hexdigest()[:16]
 
 
 def parse_settings(resolver: Resolver, reader: SecretReader) -> LivepeerSettings:

@@ -46,7 +46,7 @@ class LivepeerSource:
 
     @property
     def target(self) -> str:
-        return self._settings.target_name
+        return self._context.name
 
     @property
     def interval(self) -> float:
@@ -54,7 +54,7 @@ class LivepeerSource:
 
     def families(self, snapshot: LivepeerSnapshot) -> list[Metric]:
         """The data series of ``snapshot`` (the tables of :mod:`.metrics`)."""
-        return metrics.families(snapshot)
+        return metrics.families(snapshot, self.target)
 
     async def poll(self) -> LivepeerSnapshot:
         """Fetch every page within the windows, then classify, aggregate and cap."""

@@ -32,13 +32,18 @@ EGRESS = ("never_started", "active", "ended")
 
 
 def exported(exporter: Exporter) -> tuple[Samples, Samples]:
-    """LiveKit data samples and self-metric samples, by name and sorted-label values."""
+    """LiveKit data samples and self-metric samples, by name and sorted-label values; data
+    samples without their ``target`` label, which must name the one target on each."""
     data: Samples = {}
     own: Samples = {}
+    (target,) = exporter.fleet.targets
     for family in text_string_to_metric_families(exposition(exporter)):
         for sample in family.samples:
             key = tuple(sample.labels[name] for name in sorted(sample.labels))
             if sample.name.startswith("livekit_cloud_"):
+                labels = dict(sample.labels)
+                assert labels.pop("target") == target.source.target, sample
+                key = tuple(labels[name] for name in sorted(labels))
                 data.setdefault(sample.name, {})[key] = sample.value
             elif sample.name.startswith("livesession_exporter_"):
                 own.setdefault(sample.name, {})[key] = sample.value
@@ -105,7 +110,7 @@ async def test_every_value_equals_the_world_across_pages() -> None:
         simulated(livekit_sessions=60) as rig,
         rig.exporter("livekit", "--livekit.page-size", "7") as ex,
     ):
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         data, metrics = exported(ex)
         active = livekit_active(rig.sim)
         assert len(active) > 20
@@ -131,7 +136,7 @@ async def test_snake_case_responses_give_the_same_values() -> None:
         simulated(livekit_sessions=25, livekit_snake_case=True) as rig,
         rig.exporter("livekit") as ex,
     ):
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         data, _ = exported(ex)
         assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
 
@@ -142,7 +147,7 @@ async def test_the_cap_keeps_the_busiest_sessions_of_the_world() -> None:
         simulated(livekit_sessions=40) as rig,
         rig.exporter("livekit", "--livekit.max-sessions", "5") as ex,
     ):
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         data, metrics = exported(ex)
         active = livekit_active(rig.sim)
         busiest = sorted(active, key=lambda t: (-t.num_active_participants, t.session_id))[:5]
@@ -154,10 +159,10 @@ async def test_the_cap_keeps_the_busiest_sessions_of_the_world() -> None:
 async def test_values_follow_the_world_and_ended_sessions_vanish() -> None:
     """After the world moves on, the next poll equals the new truth; ended sessions are gone."""
     async with simulated(livekit_sessions=30) as rig, rig.exporter("livekit") as ex:
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         before = {t.session_id for t in livekit_active(rig.sim)}
         await rig.advance(3 * 3600)
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         data, _ = exported(ex)
         after = livekit_active(rig.sim)
         assert before - {t.session_id for t in after}, "some sessions ended meanwhile"
@@ -174,7 +179,7 @@ async def test_a_small_budget_refreshes_details_round_robin() -> None:
             rounds = -(-len(active) // 3)
             for _ in range(rounds):
                 before = len(rig.sim.log)
-                assert await ex.poller.poll_all_once()
+                assert await ex.poll_all_once()
                 assert len(rig.sim.log) - before == 4  # the bucket holds 4 tokens a poll
                 await rig.advance(2.0)  # the exporter's time; the world stands still
             fetched = [r.raw_path for r in rig.sim.log.for_endpoint("livekit.details")]
@@ -193,7 +198,7 @@ async def test_hostile_ids_and_names_stay_in_the_sessions_path() -> None:
             room = f'room "{index}" \\ line\nbreak ✓' + "x" * (1000 if index == 0 else 0)
             rig.sim.livekit.add_session(session_id=session_id, room_name=room)
         async with rig.exporter("livekit") as ex:
-            assert await ex.poller.poll_all_once()
+            assert await ex.poll_all_once()
             data, _ = exported(ex)
             assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
     endpoints = {r.endpoint for r in rig.sim.log}
@@ -223,7 +228,7 @@ async def test_faults_fail_the_poll_with_their_reason(
     """Each injected fault fails the poll with its reason and source_up 0."""
     async with simulated(livekit_sessions=10) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set(endpoint, fault)
-        assert not await ex.poller.poll_all_once()
+        assert not await ex.poll_all_once()
         _, metrics = exported(ex)
         assert own(metrics, "source_up") == 0
         assert own(metrics, "source_poll_errors_total", reason) == 1
@@ -236,7 +241,7 @@ async def test_a_hanging_request_times_out() -> None:
         rig.exporter("livekit", "--poll.timeout", "200ms") as ex,
     ):
         rig.sim.faults.set("livekit.list", Fault(FaultAction.HANG))
-        assert not await ex.poller.poll_all_once()
+        assert not await ex.poll_all_once()
         _, metrics = exported(ex)
         assert own(metrics, "source_poll_errors_total", "timeout") == 1
 
@@ -247,7 +252,7 @@ async def test_one_malformed_record_costs_only_itself(endpoint: str) -> None:
     export exactly as the world says."""
     async with simulated(livekit_sessions=12) as rig, rig.exporter("livekit") as ex:
         rig.sim.faults.set(endpoint, Fault(FaultAction.MALFORMED_RECORD, count=1))
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
         data, metrics = exported(ex)
         assert data == expected(rig.endpoints.livekit_project_id, livekit_active(rig.sim))
         assert own(metrics, "records_skipped_total", "invalid") == 1
@@ -259,7 +264,7 @@ async def test_tokens_are_short_lived_and_verified_by_the_simulator() -> None:
         simulated(livekit_sessions=3) as rig,
         rig.exporter("livekit", "--livekit.token-ttl", "2m") as ex,
     ):
-        assert await ex.poller.poll_all_once()
+        assert await ex.poll_all_once()
     (request,) = rig.sim.log.for_endpoint("livekit.list")
     token = (request.header("authorization") or "").removeprefix("Bearer ")
     claims = jwt.decode(

@@ -28,14 +28,17 @@ def sample(name: str, **labels: str) -> Sample:
     return (name, tuple(sorted(labels.items())))
 
 
-def exported(text: str) -> dict[Sample, float]:
-    """Every ``livepeer_studio_*`` sample of an exposition, by name and labels."""
-    return {
-        sample(s.name, **s.labels): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name.startswith("livepeer_studio_")
-    }
+def exported(text: str, target: str = "default") -> dict[Sample, float]:
+    """Every ``livepeer_studio_*`` sample of an exposition, by name and labels but ``target``,
+    which must be ``target`` on every one."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name.startswith("livepeer_studio_"):
+                labels = dict(s.labels)
+                assert labels.pop("target") == target, s
+                out[sample(s.name, **labels)] = s.value
+    return out
 
 
 def expected(
@@ -106,8 +109,9 @@ def expected(
 
 
 def values(exporter: Exporter) -> dict[Sample, float]:
-    """Every ``livepeer_studio_*`` sample the exporter exposes now."""
-    return exported(exposition(exporter))
+    """Every ``livepeer_studio_*`` sample the exporter exposes now (of its one target)."""
+    (target,) = exporter.fleet.targets
+    return exported(exposition(exporter), target.source.target)
 
 
 def world(rig: Simulated, **windows: float) -> dict[Sample, float]:

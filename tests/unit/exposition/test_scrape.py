@@ -24,7 +24,7 @@ from tests.support.fakes import FakeSnapshot
 def test_whole_exposition_parses_in_both_formats() -> None:
     """Data of several targets plus live self-metrics parse as text and as OpenMetrics."""
     registry = CollectorRegistry()
-    SelfMetrics(registry).target("livekit_cloud", "p_abc").poll_started()
+    SelfMetrics(registry).target("livekit_cloud", "p_abc", "p_abc").poll_started()
     fresh = [
         Published(render_chunk(families()), 0.0, sessions=0),
         publish(FakeSnapshot({"b": 2})),
@@ -41,7 +41,7 @@ def test_whole_exposition_parses_in_both_formats() -> None:
 def test_gzip_body_is_one_valid_member() -> None:
     """The spliced gzip body decompresses (gzip module and httpx's zlib way) to the plain body."""
     registry = CollectorRegistry()
-    SelfMetrics(registry).target("livepeer_studio", "default")
+    SelfMetrics(registry).target("livepeer_studio", "default", "default")
     fresh = [
         publish(FakeSnapshot({"a": 1})),
         Published(render_chunk(families()), 0.0, sessions=0),
@@ -70,12 +70,33 @@ def test_scrape_reuses_cached_bytes() -> None:
     """A scrape hands out the snapshot's cached bytes objects themselves, not a re-render."""
     published = publish(FakeSnapshot({"a": 1}))
     exposition = Exposition(CollectorRegistry())
+    family = published.chunk.text.families[0]
     first = exposition.body([published], "text", gzip=False)
     second = exposition.body([published], "text", gzip=False)
-    assert first[0] is published.chunk.text.raw
-    assert second[0] is published.chunk.text.raw
+    assert first[:2] == second[:2] == (family.header.raw, family.samples.raw)
+    assert first[0] is family.header.raw
+    assert second[1] is family.samples.raw
     packed = exposition.body([published], "text", gzip=True)
-    assert packed[1] is published.chunk.text.deflated
+    assert packed[1] is family.header.deflated
+    assert packed[2] is family.samples.deflated
+
+
+def test_targets_of_one_source_share_each_family() -> None:
+    """Several targets' chunks merge family by family: one HELP and TYPE per family, then
+    every target's samples, so both parsers (which reject a repeated family) accept it."""
+    one = publish(FakeSnapshot({"a": 1, "b": 2}, target="one"))
+    two = publish(FakeSnapshot({"a": 3, "c": 4}, target="two"))
+    exposition = Exposition(CollectorRegistry())
+    text = join(exposition.body([one, two], "text", gzip=False)).decode()
+    assert text.count("# TYPE fake_a gauge") == 1
+    assert text.index('target="one"') < text.index('target="two"') < text.index("fake_b")
+    parsed = {f.name: f for f in text_parse(text)}
+    assert [s.value for s in parsed["fake_a"].samples] == [1.0, 3.0]
+    assert {"fake_b", "fake_c"} <= parsed.keys()
+    om = join(exposition.body([one, two], "openmetrics", gzip=False)).decode()
+    assert [s.value for s in {f.name: f for f in om_parse(om)}["fake_a"].samples] == [1.0, 3.0]
+    packed = join(exposition.body([one, two], "openmetrics", gzip=True))
+    assert gzip.decompress(packed).decode() == om
 
 
 def test_new_snapshot_replaces_cached_join() -> None:
@@ -123,7 +144,7 @@ def test_self_metrics_render_again_exactly_when_they_change() -> None:
     """The self-metrics' rendering is reused between updates and redone after each one."""
     registry = CollectorRegistry()
     metrics = SelfMetrics(registry)
-    telemetry = metrics.target("livekit_cloud", "p_abc")
+    telemetry = metrics.target("livekit_cloud", "p_abc", "p_abc")
     exposition = Exposition(registry, changes=lambda: metrics.changes)
     first = exposition.body([], "text", gzip=False)[-1]
     assert exposition.body([], "text", gzip=False)[-1] is first  # reused, not rendered again

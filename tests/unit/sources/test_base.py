@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from exporter.errors import UpstreamError
 from exporter.sources.base import Family, Page, read_pages, render_families
@@ -158,10 +159,12 @@ TABLE: tuple[Family[Stat], ...] = (
 )
 
 
-def samples(rows: Sequence[Stat]) -> list[tuple[str, str, list[tuple[str, dict[str, str], float]]]]:
+def samples(
+    rows: Sequence[Stat], target: str = "prod"
+) -> list[tuple[str, str, list[tuple[str, dict[str, str], float]]]]:
     return [
         (f.name, f.type, [(s.name, s.labels, s.value) for s in f.samples])
-        for f in render_families(TABLE, rows, lambda s: (s.name,))
+        for f in render_families(TABLE, rows, lambda s: (s.name,), target=target)
     ]
 
 
@@ -173,22 +176,45 @@ def test_a_table_renders_in_order_and_leaves_out_empty_families() -> None:
         (
             "demo_count",
             "gauge",
-            [("demo_count", {"thing": "a"}, 1), ("demo_count", {"thing": "c"}, 3)],
+            [
+                ("demo_count", {"target": "prod", "thing": "a"}, 1),
+                ("demo_count", {"target": "prod", "thing": "c"}, 3),
+            ],
         ),
         (
             "demo_bytes",
             "counter",
             [
-                ("demo_bytes_total", {"thing": "a", "way": "in"}, 10),
-                ("demo_bytes_total", {"thing": "a", "way": "out"}, 20),
+                ("demo_bytes_total", {"target": "prod", "thing": "a", "way": "in"}, 10),
+                ("demo_bytes_total", {"target": "prod", "thing": "a", "way": "out"}, 20),
             ],
         ),
     ]
     assert samples([]) == []
 
 
+def test_every_sample_is_labelled_with_the_target_given() -> None:
+    """The ``target`` label is the value passed, on every sample of every family."""
+    rows = [Stat("a", 1, (10, 20)), Stat("c", 3)]
+    for target in ("prod", "staging-eu"):
+        got = [
+            labels["target"] for _, _, family in samples(rows, target) for _, labels, _ in family
+        ]
+        assert got == [target] * 4
+
+
 def test_help_and_label_names_come_from_the_table() -> None:
-    """A family carries the table's help text; every sample has exactly its label names."""
-    (count, total) = render_families(TABLE, [Stat("a", 1, (1, 2))], lambda s: (s.name,))
+    """A family carries the table's help text; every sample has exactly its label names,
+    ``target`` first, then the table's, in the table's order."""
+    (count, total) = render_families(
+        TABLE, [Stat("a", 1, (1, 2))], lambda s: (s.name,), target="prod"
+    )
     assert (count.documentation, total.documentation) == ("A count.", "Bytes.")
-    assert {tuple(s.labels) for s in total.samples} == {("thing", "way")}
+    assert isinstance(count, GaugeMetricFamily)
+    assert isinstance(total, CounterMetricFamily)
+    assert (count._labelnames, total._labelnames) == (
+        ("target", "thing"),
+        ("target", "thing", "way"),
+    )
+    assert {tuple(s.labels) for s in count.samples} == {("target", "thing")}
+    assert {tuple(s.labels) for s in total.samples} == {("target", "thing", "way")}

@@ -27,7 +27,7 @@ NOW = 1_800_000_000.0
 
 def telemetry() -> tuple[CollectorRegistry, TargetTelemetry]:
     registry = CollectorRegistry()
-    return registry, SelfMetrics(registry).target("livepeer_studio", "default")
+    return registry, SelfMetrics(registry).target("livepeer_studio", "default", "default")
 
 
 def requests(registry: CollectorRegistry, code: str) -> float | None:

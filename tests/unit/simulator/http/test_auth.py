@@ -7,7 +7,12 @@ import base64
 import jwt
 import pytest
 
-from exporter.simulator.http.auth import TokenRejected, check_livepeer_key, verify_livekit_token
+from exporter.simulator.http.auth import (
+    TokenRejected,
+    check_livepeer_key,
+    livepeer_key,
+    verify_livekit_token,
+)
 
 KEY = "APIsimulatedkey"
 SECRET = "s" * 40
@@ -106,3 +111,23 @@ def test_cors_keys_may_read_single_sessions() -> None:
         )
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Bearer good", "good"),
+        ("bearer   good  ", "good"),
+        (basic("USER", "good"), "good"),
+        (None, None),
+        ("Bearer", None),
+        ("Basic !!!", None),
+        ("Token good", None),
+        ("JWT abc", None),
+    ],
+)
+def test_the_presented_studio_key_picks_the_project(
+    header: str | None, expected: str | None
+) -> None:
+    """The key of a Bearer or Basic header, which selects the project to check it against."""
+    assert livepeer_key(header) == expected

@@ -6,7 +6,7 @@ import pytest
 
 from exporter.simulator import FakeClock, Fault, FaultBoard, RequestLog
 from exporter.simulator.http.asgi import Exchange, Stopping
-from exporter.simulator.http.fake_api import AppContext, FakeApi, Route, resource_route
+from exporter.simulator.http.fake_api import AppContext, FakeApi, Refusal, Route, resource_route
 from exporter.simulator.http.requestlog import RecordedRequest
 from exporter.web.server import Message, Scope
 
@@ -43,14 +43,14 @@ def test_resource_routes_decode_the_id_once(
     assert resource_route(scope(raw_path), 3) == expected
 
 
-class Toy(FakeApi[None]):
-    """A fake API of ``/api/things[/{id}]`` that answers 200 ``fine`` once authenticated."""
+class Toy(FakeApi[str]):
+    """A fake API of ``/api/things[/{id}]`` that answers 200 with the world its key sees."""
 
     api = "livekit"
     not_found = "nothing here"
 
     def __init__(self, context: AppContext) -> None:
-        super().__init__(context, None)
+        super().__init__(context)
         self.answered: list[tuple[Route, Fault | None, float]] = []
 
     def route(self, scope: Scope) -> Route | None:
@@ -62,16 +62,15 @@ class Toy(FakeApi[None]):
     def error(self, message: str) -> tuple[bytes, str]:
         return f"<{message}>".encode(), "text/x-toy"
 
-    def authenticate(
-        self, record: RecordedRequest, route: Route, now: float
-    ) -> tuple[int, str] | None:
-        return None if record.header("authorization") == "ok" else (401, "who are you")
+    def authenticate(self, record: RecordedRequest, route: Route, now: float) -> str | Refusal:
+        worlds = {"ok": "fine", "other": "elsewhere"}
+        return worlds.get(record.header("authorization") or "", Refusal(401, "who are you"))
 
     async def answer(
-        self, exchange: Exchange, route: Route, fault: Fault | None, now: float
+        self, exchange: Exchange, route: Route, world: str, fault: Fault | None, now: float
     ) -> None:
         self.answered.append((route, fault, now))
-        await exchange.respond(200, b"fine")
+        await exchange.respond(200, world.encode())
 
 
 async def call(app: Toy, request: Scope) -> tuple[int, bytes, dict[bytes, bytes]]:
@@ -97,7 +96,8 @@ def parts() -> tuple[Toy, FaultBoard, RequestLog]:
 
 @pytest.mark.anyio
 async def test_the_prelude_runs_in_order(parts: tuple[Toy, FaultBoard, RequestLog]) -> None:
-    """Unknown paths 404 and other methods 405 (both logged), faults come before auth."""
+    """Unknown paths 404 and other methods 405 (both logged), faults come before auth, and
+    the credentials pick the world the answer comes from."""
     app, faults, log = parts
     status, body, headers = await call(app, scope(b"/nope"))
     assert (status, body, headers[b"content-type"]) == (404, b"<nothing here>", b"text/x-toy")
@@ -108,12 +108,14 @@ async def test_the_prelude_runs_in_order(parts: tuple[Toy, FaultBoard, RequestLo
     assert unavailable[:2] == (503, b"<Service Unavailable>")
     assert (await call(app, scope(b"/api/things/x", auth=b"bad")))[:2] == (401, b"<who are you>")
     assert (await call(app, scope(b"/api/things/")))[:2] == (200, b"fine")
-    assert app.answered == [(Route("livekit.list", None), None, FakeClock.DEFAULT_START)]
+    assert (await call(app, scope(b"/api/things/", auth=b"other")))[:2] == (200, b"elsewhere")
+    assert app.answered[:1] == [(Route("livekit.list", None), None, FakeClock.DEFAULT_START)]
     assert [(r.endpoint, r.status, r.outcome, r.fault) for r in log] == [
         ("livekit.unknown", 404, "response", None),
         ("livekit.list", 405, "response", None),
         ("livekit.details", 503, "response", "status 503"),
         ("livekit.details", 401, "response", None),
+        ("livekit.list", 200, "response", None),
         ("livekit.list", 200, "response", None),
     ]
 

@@ -34,6 +34,8 @@ from tests.support.source_rig import SourceRig, source_rig
 
 NS = 1_000_000_000
 PROJECT = "p_test"
+TARGET = "prod"
+"""The target name :func:`values` renders with (the rig's own target is PROJECT)."""
 API_KEY = "APItestkey"
 API_SECRET = "test-secret-that-is-at-least-32-bytes-long"
 BASE = "http://livekit.test"
@@ -205,8 +207,10 @@ def list_params(api: FakeAnalytics) -> list[dict[str, str]]:
 
 
 def values(snapshot: LiveKitSnapshot) -> dict[str, dict[tuple[str, ...], float]]:
-    """Exported samples by name, keyed by label values (in label-name order)."""
-    text = render_chunk(families(snapshot)).text.raw.decode()
+    """Exported samples by name, keyed by label values in label-name order, ``target``
+    (TARGET) included: ``(project, target)``, ``(project, target, track)``,
+    ``(project, room, session_id, target)``."""
+    text = render_chunk(families(snapshot, TARGET)).text.raw.decode()
     out: dict[str, dict[tuple[str, ...], float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

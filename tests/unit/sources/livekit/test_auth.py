@@ -33,7 +33,7 @@ def minter(
     clock: FakeClock, *, ttl: float = 600, secret: str = API_SECRET
 ) -> tuple[TokenMinter, CollectorRegistry]:
     registry = CollectorRegistry()
-    telemetry = SelfMetrics(registry).target("livekit_cloud", "p_test")
+    telemetry = SelfMetrics(registry).target("livekit_cloud", "p_test", "p_test")
     return TokenMinter(API_KEY, Secret(secret), ttl=ttl, clock=clock, telemetry=telemetry), registry
 
 

@@ -20,6 +20,7 @@ from tests.unit.sources.livekit.fake_api import (
     API_SECRET,
     LIST_PATH,
     PROJECT,
+    TARGET,
     FakeAnalytics,
     details,
     list_params,
@@ -230,7 +231,7 @@ async def test_session_ids_cannot_leave_the_sessions_path(session_id: str, segme
     (request,) = [r for r in api.requests if r.url.raw_path.startswith(LIST_PATH.encode() + b"/")]
     assert request.url.raw_path.decode() == f"{LIST_PATH}/{segment}"
     assert request.url.host == "livekit.test"
-    assert values(snap)["livekit_cloud_publishers"][(PROJECT, "camera")] == 1
+    assert values(snap)["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 1
 
 
 async def test_list_pages_wait_for_the_budget_instead_of_exceeding_it() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exposition.render import render_chunk
@@ -13,7 +15,7 @@ from tests.unit.sources.livekit.fake_api import fixture_snapshot, listed
 
 
 def samples(snapshot: LiveKitSnapshot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = render_chunk(families(snapshot)).text.raw.decode()
+    text = render_chunk(families(snapshot, "prod")).text.raw.decode()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -21,9 +23,15 @@ def samples(snapshot: LiveKitSnapshot) -> dict[tuple[str, tuple[tuple[str, str],
     }
 
 
+def declared_labels(family: Metric) -> tuple[str, ...]:
+    """The label names ``family`` was declared with (prometheus_client keeps them private)."""
+    assert isinstance(family, GaugeMetricFamily | CounterMetricFamily), family.name
+    return family._labelnames
+
+
 def test_fixture_snapshot_matches_golden(golden: Golden) -> None:
     """Every LiveKit family renders exactly as recorded, from every payload variant."""
-    chunk = render_chunk(families(fixture_snapshot()))
+    chunk = render_chunk(families(fixture_snapshot(), "prod"))
     golden.check("livekit_snapshot.prom", chunk.text.raw.decode())
 
 
@@ -47,6 +55,7 @@ def test_egress_is_a_state_set_with_every_state() -> None:
             ("room", f"room-{session_id}"),
             ("session_id", session_id),
             ("status", status),
+            ("target", "prod"),
         )
         return got[("livekit_cloud_session_egress_status", labels)]
 
@@ -75,14 +84,28 @@ def test_details_series_appear_only_when_known_and_present() -> None:
     seconds = "livekit_cloud_session_connection_seconds_total"
     assert [has(billable, s) for s in ("full", "bare", "none")] == [True, False, False]
     assert [has(seconds, s) for s in ("full", "bare", "none")] == [True, False, False]
-    full = (("project", "p"), ("room", "room-full"), ("session_id", "full"))
+    full = (("project", "p"), ("room", "room-full"), ("session_id", "full"), ("target", "prod"))
     assert got[(seconds, full)] == 150.0
     assert got[(billable, full)] == 5000
 
 
+def test_every_family_is_labelled_with_the_target_first() -> None:
+    """Every family declares ``target`` as its first label, and every sample carries the
+    target name given, so the same project or room under two targets never collides."""
+    for target in ("prod", "staging-eu"):
+        metrics = families(fixture_snapshot(), target)
+        assert len(metrics) == 13
+        for family in metrics:
+            assert declared_labels(family)[0] == "target", family.name
+            assert family.samples, family.name
+            for sample in family.samples:
+                assert list(sample.labels) == list(declared_labels(family)), family.name
+                assert sample.labels["target"] == target, family.name
+
+
 def test_every_help_names_the_source_and_the_poll() -> None:
     """Each HELP says the value comes from the Analytics API and is the last poll's."""
-    text = render_chunk(families(fixture_snapshot())).text.raw.decode()
+    text = render_chunk(families(fixture_snapshot(), "prod")).text.raw.decode()
     helps = [line for line in text.splitlines() if line.startswith("# HELP")]
     assert len(helps) == 13
     for line in helps:
@@ -93,6 +116,6 @@ def test_every_help_names_the_source_and_the_poll() -> None:
 def test_timestamps_keep_sub_second_precision() -> None:
     """Start and last-active timestamps are float seconds, fractions included."""
     got = samples(build_snapshot("p", [listed("a")], {}, 1))
-    labels = (("project", "p"), ("room", "room-a"), ("session_id", "a"))
+    labels = (("project", "p"), ("room", "room-a"), ("session_id", "a"), ("target", "prod"))
     assert got[("livekit_cloud_session_last_active_timestamp_seconds", labels)] == 1800000060.25
     assert got[("livekit_cloud_session_start_timestamp_seconds", labels)] == 1800000000.0

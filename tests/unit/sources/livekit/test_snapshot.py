@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from exporter.sources.livekit.snapshot import build_snapshot
 from exporter.sources.livekit.wire import Publishers, SessionDetails
-from tests.unit.sources.livekit.fake_api import fixture_snapshot, listed, values
+from tests.unit.sources.livekit.fake_api import TARGET, fixture_snapshot, listed, values
 
 
 def test_aggregates_count_active_sessions_only() -> None:
     """Aggregates sum active sessions; the ended one of the fixtures counts for nothing."""
     got = values(fixture_snapshot())
-    assert got["livekit_cloud_sessions_active"] == {("p_abc",): 4}
-    assert got["livekit_cloud_participants_active"] == {("p_abc",): 2 + 4 + 1 + 0}
-    assert got["livekit_cloud_egress_active"] == {("p_abc",): 1}
+    assert got["livekit_cloud_sessions_active"] == {("p_abc", TARGET): 4}
+    assert got["livekit_cloud_participants_active"] == {("p_abc", TARGET): 2 + 4 + 1 + 0}
+    assert got["livekit_cloud_egress_active"] == {("p_abc", TARGET): 1}
     assert got["livekit_cloud_publishers"] == {
-        ("p_abc", "camera"): 2 + 1,
-        ("p_abc", "microphone"): 2,
-        ("p_abc", "screen_share"): 1 + 1,
-        ("p_abc", "screen_share_audio"): 1,
+        ("p_abc", TARGET, "camera"): 2 + 1,
+        ("p_abc", TARGET, "microphone"): 2,
+        ("p_abc", TARGET, "screen_share"): 1 + 1,
+        ("p_abc", TARGET, "screen_share_audio"): 1,
     }
     assert not any("RM_o4qeUZCBDopa" in key for series in got.values() for key in series), (
         "an ended session has no series"
@@ -36,10 +36,12 @@ def test_cap_keeps_the_busiest_sessions_and_exact_aggregates() -> None:
     assert min(s.num_active_participants for s in busiest) == 5
     assert (snap.sessions, snap.omitted) == (20, 15)
     got = values(snap)
-    assert got["livekit_cloud_sessions_active"] == {("p",): 20}
-    assert got["livekit_cloud_participants_active"] == {("p",): sum(i % 7 for i in range(20))}
-    assert got["livekit_cloud_egress_active"] == {("p",): 20}
-    assert got["livekit_cloud_publishers"][("p", "microphone")] == 20
+    assert got["livekit_cloud_sessions_active"] == {("p", TARGET): 20}
+    assert got["livekit_cloud_participants_active"] == {
+        ("p", TARGET): sum(i % 7 for i in range(20))
+    }
+    assert got["livekit_cloud_egress_active"] == {("p", TARGET): 20}
+    assert got["livekit_cloud_publishers"][("p", TARGET, "microphone")] == 20
     per_session = {key[2] for key in got["livekit_cloud_session_participants_active"]}
     assert per_session == shown
 

@@ -3,6 +3,8 @@ round-robin, the cap, and its spec. The HTTP side (tokens, errors) is in test_cl
 
 from __future__ import annotations
 
+import dataclasses
+
 import anyio
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from tests.support.fakes import eventually
 from tests.unit.sources.livekit.fake_api import (
     API_SECRET,
     PROJECT,
+    TARGET,
     FakeAnalytics,
     details,
     list_params,
@@ -72,7 +75,7 @@ async def test_duplicates_across_pages_count_once() -> None:
         snap = await r.source.poll()
         assert r.self_metric("records_skipped_total", reason="duplicate") == 2
     assert snap.sessions == 10
-    assert values(snap)["livekit_cloud_participants_active"][(PROJECT,)] == 10
+    assert values(snap)["livekit_cloud_participants_active"][(PROJECT, TARGET)] == 10
 
 
 async def test_invalid_records_are_skipped_and_counted() -> None:
@@ -100,10 +103,13 @@ async def test_details_are_fetched_for_active_sessions_only() -> None:
         snap = await r.source.poll()
     assert sorted(api.paths()) == ["RM_0001", "RM_0003"]
     got = values(snap)
-    assert got["livekit_cloud_publishers"][(PROJECT, "camera")] == 3
-    assert got["livekit_cloud_session_publishers"][(PROJECT, "room-1", "RM_0001", "camera")] == 2
+    assert got["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 3
+    assert (
+        got["livekit_cloud_session_publishers"][(PROJECT, "room-1", "RM_0001", TARGET, "camera")]
+        == 2
+    )
     assert got["livekit_cloud_session_billable_bandwidth_bytes_total"] == {
-        (PROJECT, "room-3", "RM_0003"): 77
+        (PROJECT, "room-3", "RM_0003", TARGET): 77
     }
     assert "livekit_cloud_session_connection_seconds_total" not in got
 
@@ -169,7 +175,7 @@ async def test_first_poll_shows_publishers_only_for_fetched_sessions() -> None:
         got = values(await r.source.poll())
     fetched = {key[2] for key in got["livekit_cloud_session_publishers"]}
     assert fetched == {"RM_0000", "RM_0001", "RM_0002"}
-    assert got["livekit_cloud_publishers"][(PROJECT, "camera")] == 3
+    assert got["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 3
 
 
 async def test_no_details_mode_makes_no_details_requests() -> None:
@@ -179,7 +185,7 @@ async def test_no_details_mode_makes_no_details_requests() -> None:
         got = values(await r.source.poll())
     assert api.paths() == []
     assert "livekit_cloud_session_publishers" not in got
-    assert got["livekit_cloud_publishers"][(PROJECT, "camera")] == 0
+    assert got["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 0
 
 
 async def test_invalid_details_are_skipped_and_counted() -> None:
@@ -208,8 +214,8 @@ async def test_a_malformed_participant_costs_only_itself() -> None:
         with capture_logs() as logs:
             got = values(await r.source.poll())
         assert r.self_metric("records_skipped_total", reason="invalid") == 1
-    assert got["livekit_cloud_publishers"][(PROJECT, "camera")] == 2
-    assert got["livekit_cloud_publishers"][(PROJECT, "microphone")] == 1
+    assert got["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 2
+    assert got["livekit_cloud_publishers"][(PROJECT, TARGET, "microphone")] == 1
     (warning,) = [e for e in logs if e["event"] == "livekit_details_invalid"]
     assert (warning["session_id"], warning["count"]) == ("RM_0001", 1)
 
@@ -223,10 +229,10 @@ async def test_ended_sessions_vanish_with_their_details() -> None:
         second = values(await r.source.poll())
     assert len(first["livekit_cloud_session_participants_active"]) == 2
     assert list(second["livekit_cloud_session_participants_active"]) == [
-        (PROJECT, "room-2", "RM_0002")
+        (PROJECT, "room-2", "RM_0002", TARGET)
     ]
-    assert second["livekit_cloud_publishers"][(PROJECT, "camera")] == 1
-    assert second["livekit_cloud_sessions_active"][(PROJECT,)] == 1
+    assert second["livekit_cloud_publishers"][(PROJECT, TARGET, "camera")] == 1
+    assert second["livekit_cloud_sessions_active"][(PROJECT, TARGET)] == 1
 
 
 async def test_the_cap_keeps_the_busiest_and_counts_the_rest() -> None:
@@ -241,7 +247,7 @@ async def test_the_cap_keeps_the_busiest_and_counts_the_rest() -> None:
         "RM_0007",
     }
     assert snap.omitted == 4
-    assert got["livekit_cloud_participants_active"][(PROJECT,)] == sum(range(1, 8))
+    assert got["livekit_cloud_participants_active"][(PROJECT, TARGET)] == sum(range(1, 8))
 
 
 def test_spec_builds_only_with_credentials() -> None:
@@ -255,6 +261,22 @@ def test_spec_builds_only_with_credentials() -> None:
     assert with_creds.of(LiveKitSettings).target == "p_spec"
     without = Settings.from_sources([], {"LIVEPEER_API_KEY": "lp-key"}, SOURCES)
     assert without.of(LiveKitSettings).target is None
+
+
+async def test_series_are_labelled_with_the_target_name_not_the_project() -> None:
+    """The source's target is its context's name, which labels every series it renders,
+    even when that name differs from the project id."""
+    api = FakeAnalytics([session(1)], {"RM_0001": details()})
+    async with rig(api) as r:
+        source = LiveKitSource(settings(), dataclasses.replace(r.context, name="prod-eu"))
+        snap = await source.poll()
+    assert source.target == "prod-eu"
+    metrics = source.families(snap)
+    assert metrics
+    for family in metrics:
+        assert family.samples, family.name
+        for sample in family.samples:
+            assert (sample.labels["target"], sample.labels["project"]) == ("prod-eu", PROJECT)
 
 
 async def test_a_source_without_credentials_is_refused() -> None:

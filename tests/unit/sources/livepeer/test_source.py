@@ -4,6 +4,8 @@ test_client.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 from structlog.testing import capture_logs
@@ -18,6 +20,7 @@ from tests.unit.sources.livepeer.fake_studio import (
     INTERNAL,
     NOW,
     PROJECT,
+    SETTINGS,
     FakeStudio,
     fixture_bytes,
     fixture_items,
@@ -172,3 +175,19 @@ async def test_spec_builds_a_livepeer_source() -> None:
         source = SPEC.build(settings.of(LivepeerSettings), r.context)
     assert isinstance(source, LivepeerSource)
     assert (source.kind, source.target, source.interval) == ("livepeer_studio", "default", 45.0)
+
+
+async def test_series_are_labelled_with_the_target_name_of_the_context() -> None:
+    """The source's target is its context's name (not the flag's target name), and it
+    labels every series the source renders."""
+    studio = FakeStudio([wire("a")])
+    async with rig(studio) as r:
+        source = LivepeerSource(SETTINGS, replace(r.context, name="studio-eu"))
+        snap = await source.poll()
+    assert (SETTINGS.target_name, source.target) == ("default", "studio-eu")
+    metrics = source.families(snap)
+    assert metrics
+    for family in metrics:
+        assert family.samples, family.name
+        for sample in family.samples:
+            assert sample.labels["target"] == "studio-eu", family.name
