@@ -51,7 +51,7 @@ def load_file(
         raise ConfigError([f"--config.file {path}: not UTF-8 text"]) from None
     root = parse_yaml(text, path)
     if not isinstance(root, Map):
-        found = "nothing" if root is None else f"a {root.kind}"
+        found = "nothing" if root is None else _a(root.kind)
         raise ConfigError([f"{path}:1: expected a mapping of sources to targets, found {found}"])
     load = _Load(path, parent, env, problems)
     keys = {source.section: TargetKeys.of(source) for source in sources}
@@ -82,6 +82,8 @@ class _Load:
         self.path, self.parent, self.env, self.problems = path, parent, env, problems
         self.reader_found: list[str] = []
         self.secret_files: list[str] = []
+        self.names: dict[tuple[str, str], int] = {}
+        """Line of each (source section, name) first seen: names are unique per source."""
 
     def problem(self, line: int, where: str, message: str) -> None:
         self.problems.append(f"{self.path}:{line}: {where}: {message}")
@@ -108,7 +110,7 @@ class _Load:
     ) -> list[TargetSettings]:
         if not isinstance(node, Seq):
             self.problem(
-                node.line, source.section, f"expected a list of targets, found a {node.kind}"
+                node.line, source.section, f"expected a list of targets, found {_a(node.kind)}"
             )
             return []
         found = []
@@ -142,8 +144,14 @@ class _Load:
         enabled = merged.pop("enabled", None)
         resolver = TargetResolver(merged, self.parent, secrets, self.problems)
         reader = SecretReader(resolver)
+        checked = len(self.problems)
         settings = source.configure(resolver, reader)
         self.reader_found.extend(reader.found)
+        if checked > before:
+            # a required key is already reported here: the source's own all-or-none check of
+            # its credentials would only repeat it in its flags' words
+            kept = [p for p in self.problems[checked:] if p.startswith(f"{self.path}:")]
+            self.problems[checked:] = kept
         identity = settings.identity
         if len(self.problems) > before or name is None or identity is None:
             return None
@@ -157,11 +165,17 @@ class _Load:
             return None
         line, node = entry
         if not isinstance(node, Scalar) or node.type != "string":
-            self.problem(line, f"{where}.name", f"expected a string, found a {node.kind}")
+            self.problem(line, f"{where}.name", f"expected a string, found {_a(node.kind)}")
             return None
         if not NAME_PATTERN.match(node.text):
             self.problem(line, f"{where}.name", "must be 1 to 64 of A-Z a-z 0-9 _ . -")
             return None
+        section = where.partition("[")[0]
+        first = self.names.setdefault((section, node.text), line)
+        if first != line:
+            self.problem(
+                line, f"{where}.name", f"{node.text!r} is already the name of line {first}"
+            )
         return node.text
 
     def values(
@@ -218,14 +232,18 @@ class _Load:
     def mapping(self, node: Node, where: str) -> Map | None:
         if isinstance(node, Map):
             return node
-        self.problem(node.line, where, f"expected a mapping, found a {node.kind}")
+        self.problem(node.line, where, f"expected a mapping, found {_a(node.kind)}")
         return None
 
     def typed(self, node: Node, want: str, where: str, line: int) -> bool:
         if isinstance(node, Scalar) and node.type == want:
             return True
-        self.problem(line, where, f"expected a {want}, found a {node.kind}")
+        self.problem(line, where, f"expected {_a(want)}, found {_a(node.kind)}")
         return False
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _why_not(key: str, keys: TargetKeys, in_defaults: bool) -> str:
@@ -239,12 +257,9 @@ def _why_not(key: str, keys: TargetKeys, in_defaults: bool) -> str:
 
 
 def _check_unique(targets: Sequence[TargetSettings], problems: list[str]) -> None:
-    names: set[tuple[str, str]] = set()
+    """Enabled targets poll different accounts (names are checked as they are read)."""
     identities: dict[tuple[str, str], str] = {}
     for target in targets:
-        if (target.kind, target.name) in names:
-            problems.append(f"{target.kind} target {target.name!r}: the name is used twice")
-        names.add((target.kind, target.name))
         if not target.enabled:
             continue
         other = identities.get((target.kind, target.identity))
