@@ -290,3 +290,38 @@ async def test_poll_all_once_reports_overall_success() -> None:
     assert not await poller.poll_all_once(targets)
     assert store.ready
     assert await poller.poll_all_once(targets[:1])
+
+
+async def test_stop_cancels_an_in_flight_poll_and_waits_for_its_end() -> None:
+    """Stopping a target's loop cancels its hung poll and returns once the loop is over,
+    so a restarted loop never overlaps the old one; the poller stays alive."""
+    async with running([hang]) as rig:
+        key = ("fake_source", "t1")
+        assert rig.poller.running == {key}
+        stopped = await rig.poller.stop(key)
+        assert stopped.source is rig.source
+        assert rig.poller.running == frozenset()
+        assert rig.clock.sleepers == []  # neither the poll's deadline nor a loop sleep is left
+        assert rig.poller.alive
+        await rig.clock.advance(60)
+        assert rig.source.polls == 1
+
+
+async def test_a_loop_starts_after_its_delay() -> None:
+    """``start(target, delay)`` makes the first poll wait ``delay`` seconds."""
+    clock = FakeClock()
+    source = FakeSource([FakeSnapshot({})], interval=30)
+    metrics = SelfMetrics(CollectorRegistry())
+    store = Store(300)
+    store.register(source.kind, source.target)
+    poller = Poller(store, clock, get_logger())
+    async with anyio.create_task_group() as tg:
+        await tg.start(poller.run)
+        poller.start(Target(source, metrics.target("fake_source", "t1", "t1"), 5.0), 12.5)
+        await anyio.wait_all_tasks_blocked()
+        assert source.polls == 0
+        await clock.advance(12.4)
+        assert source.polls == 0
+        await clock.advance(0.1)
+        await eventually(lambda: source.polls == 1, message="first poll after the delay")
+        tg.cancel_scope.cancel()
