@@ -52,9 +52,12 @@ class ExporterError(Exception):
 class ConfigError(ExporterError):
     """The configuration is invalid; carries every problem so the user fixes them in one go."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], *, files: Sequence[str] = ()) -> None:
         super().__init__("\n".join(problems))
         self.problems = tuple(problems)
+        self.files = tuple(files)
+        """The files the refused configuration names (a secret not mounted yet, say), so a
+        watcher sees them arrive."""
 
 
 class SourceError(ExporterError):

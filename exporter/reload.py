@@ -10,7 +10,9 @@ If it is valid, :meth:`~exporter.fleet.Fleet.apply` changes only the targets tha
 The watcher hashes the content of the configuration file and of every secret file it names,
 since a Kubernetes ConfigMap or Secret update swaps a ``..data`` symlink and leaves the
 file's own path, inode events and mtime unreliable. It compares with the last hashes it tried,
-so a bad file is tried once, and fixing it (or reverting it) is picked up.
+so a bad file is tried once, and fixing it (or reverting it) is picked up. After a refused
+reload it also watches the files the refused configuration names, so a secret mounted after
+the file that needs it is picked up when it arrives.
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ class Reloader:
         try:
             loaded = await anyio.to_thread.run_sync(self._load)
         except ConfigError as exc:
+            # watch what the refused file names too: when a secret it needs is mounted after
+            # the file (a ConfigMap updated before its Secret), that arrival is a change
+            self._files = tuple(dict.fromkeys((*self._files, *exc.files)))
             self._metrics.reload_failed()
             self._log.error("config_reload_failed", problems=list(exc.problems))
             return Outcome(exc.problems)

@@ -68,7 +68,8 @@ def load_file(
             targets += load.targets(source, keys[section], entry[1], defaults[section])
     _check_unique(targets, problems)
     if problems:
-        raise ConfigError([Redactor(load.reader_found).text(p) for p in problems])
+        redactor = Redactor(load.reader_found)
+        raise ConfigError([redactor.text(p) for p in problems], files=(path, *load.secret_files))
     digest = hashlib.sha256(content).digest()
     return Loaded(tuple(targets), (path, *load.secret_files), float(int.from_bytes(digest[:6])))
 
