@@ -118,18 +118,20 @@ async def test_the_watcher_reloads_when_a_watched_file_changes(tmp_path: Path) -
         loads.append(config.read_bytes())
         return Loaded((), (str(config),), 1.0)
 
-    async with reloading(load, Loaded((), (str(config),), 1.0)) as rig:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(rig.reloader.watch, 30.0)
-            await anyio.wait_all_tasks_blocked()
-            await rig.clock.advance(30)
-            assert loads == []  # unchanged content: nothing to do
-            config.write_text("livepeer: []\n")
-            await rig.clock.advance(30)
-            await eventually(lambda: loads == [b"livepeer: []\n"], message="one reload")
-            await rig.clock.advance(30)
-            assert len(loads) == 1
-            tg.cancel_scope.cancel()
+    async with (
+        reloading(load, Loaded((), (str(config),), 1.0)) as rig,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(rig.reloader.watch, 30.0)
+        await anyio.wait_all_tasks_blocked()
+        await rig.clock.advance(30)
+        assert loads == []  # unchanged content: nothing to do
+        config.write_text("livepeer: []\n")
+        await rig.clock.advance(30)
+        await eventually(lambda: loads == [b"livepeer: []\n"], message="one reload")
+        await rig.clock.advance(30)
+        assert len(loads) == 1
+        tg.cancel_scope.cancel()
 
 
 async def test_after_a_refusal_the_watcher_sees_a_missing_secret_arrive(tmp_path: Path) -> None:

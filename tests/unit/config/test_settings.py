@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from exporter.cli import main
 from exporter.config.flags import env_name
 from exporter.config.secrets import Secret
 from exporter.config.settings import Settings
+from exporter.config.targets import Shard
 from exporter.errors import ConfigError
 from exporter.sources.livekit.settings import LiveKitSettings
 from exporter.sources.livepeer.settings import LivepeerSettings
@@ -297,3 +299,239 @@ def test_help_lists_every_flag_and_env(capsys: pytest.CaptureFixture[str]) -> No
         if flag.kind != "action":
             assert flag.env in text
     assert "--[no-]livekit.details" in text
+
+
+# --- targets.md: the file beside the flags, targets from flags, reload, shards ---------------
+
+TARGET_FILE = """\
+livekit:
+  - name: eu
+    project_id: p_file
+    api_key: APIfile
+    api_secret_env: FILE_SECRET
+"""
+FILE_SECRET = "file-target-secret-value-0123456789abcdef"
+
+
+def config_file(tmp_path: Path, text: str = TARGET_FILE) -> Path:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    return path
+
+
+CONFLICTS = [
+    (["--livekit.url", "http://conflict-value.invalid"], {}, "--livekit.url"),
+    ([], {"LIVESESSION_LIVEPEER_PAGE_SIZE": "999"}, "LIVESESSION_LIVEPEER_PAGE_SIZE"),
+    ([], {"LIVEKIT_API_SECRET": SECRET}, "LIVEKIT_API_SECRET"),
+    ([], {"LIVEPEER_API_KEY": SECRET}, "LIVEPEER_API_KEY"),
+    ([], {"LIVEKIT_PROJECT_ID": "p_conflict"}, "LIVEKIT_PROJECT_ID"),
+    ([], {"LIVEKIT_API_KEY": "APIconflict"}, "LIVEKIT_API_KEY"),
+    ([], {"LIVEKIT_API_SECRET_FILE": "/run/conflict-x"}, "LIVEKIT_API_SECRET_FILE"),
+    ([], {"LIVEKIT_CLOUD_API_URL": "http://c.invalid"}, "LIVEKIT_CLOUD_API_URL"),
+    ([], {"LIVEPEER_API_KEY_FILE": "/run/conflict-y"}, "LIVEPEER_API_KEY_FILE"),
+    ([], {"LIVEPEER_API_URL": "http://d.invalid"}, "LIVEPEER_API_URL"),
+    (["--livepeer.target-name=studio-conflict"], {}, "--livepeer.target-name"),
+    (["--livekit.token-ttl=77m"], {}, "--livekit.token-ttl"),
+    (["--no-livekit.details"], {}, "--livekit.details"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "name"), CONFLICTS, ids=[name for _, _, name in CONFLICTS]
+)
+def test_per_source_flags_and_env_conflict_with_a_file(
+    tmp_path: Path, argv: list[str], env: dict[str, str], name: str
+) -> None:
+    """Giving a per-source flag or variable beside --config.file is an error naming both the
+    file and the flag or variable, never the value."""
+    path = config_file(tmp_path)
+    found = problems(["--config.file", str(path), *argv], {"FILE_SECRET": FILE_SECRET, **env})
+    naming = [p for p in found if str(path) in p and name in p]
+    assert len(naming) == 1, found
+    values = [*env.values(), *(a.partition("=")[2] or a for a in argv if a != name)]
+    for value in values:
+        if value != "--no-livekit.details":
+            assert value not in naming[0]
+    assert not any(SECRET in p for p in found)
+
+
+def test_a_per_source_variable_beside_a_file_asks_for_no_more_flags(tmp_path: Path) -> None:
+    """The conflict is the complaint: no advice to complete the per-source flags."""
+    path = config_file(tmp_path)
+    found = problems(
+        ["--config.file", str(path)], {"FILE_SECRET": FILE_SECRET, "LIVEKIT_API_SECRET": SECRET}
+    )
+    assert any("LIVEKIT_API_SECRET" in p and str(path) in p for p in found)
+    assert not any("--livekit.project-id" in p or "--livekit.api-key" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--poll.timeout=3s", "--web.listen-address=127.0.0.1:0"], {}),
+        (["--log.level=debug", "--poll.stale-after=1m", "--poll.interval=10s"], {}),
+        ([], {"LIVESESSION_POLL_TIMEOUT": "3s", "LIVESESSION_WEB_TELEMETRY_PATH": "/m"}),
+    ],
+)
+def test_global_flags_are_fine_with_a_file(
+    tmp_path: Path, argv: list[str], env: dict[str, str]
+) -> None:
+    """--web.*, --log.*, --poll.* stay flags (and variables) beside a file."""
+    path = config_file(tmp_path)
+    s = settings(["--config.file", str(path), *argv], {"FILE_SECRET": FILE_SECRET, **env})
+    assert [t.name for t in s.targets] == ["eu"]
+    assert s.config_file == str(path)
+
+
+def test_global_flag_values_apply_with_a_file(tmp_path: Path) -> None:
+    """Global values given beside a file are in force."""
+    path = config_file(tmp_path)
+    s = settings(
+        ["--config.file", str(path), "--poll.timeout=3s", "--web.listen-address=127.0.0.1:0"],
+        {"FILE_SECRET": FILE_SECRET},
+    )
+    assert (s.poll_timeout, str(s.listen_address)) == (3, "127.0.0.1:0")
+
+
+def test_the_file_is_also_read_from_its_variable(tmp_path: Path) -> None:
+    """LIVESESSION_CONFIG_FILE names the file like --config.file."""
+    path = config_file(tmp_path)
+    s = settings([], {"LIVESESSION_CONFIG_FILE": str(path), "FILE_SECRET": FILE_SECRET})
+    assert [(t.name, t.identity) for t in s.targets] == [("eu", "p_file")]
+
+
+def test_demo_with_a_file_is_an_error(tmp_path: Path) -> None:
+    """--demo polls the simulator: it cannot be combined with a file of real targets."""
+    path = config_file(tmp_path)
+    found = problems(["--config.file", str(path), "--demo"], {"FILE_SECRET": FILE_SECRET})
+    assert any("--demo" in p and str(path) in p for p in found), found
+
+
+def test_flags_give_one_target_per_source(tmp_path: Path) -> None:
+    """Without a file: LiveKit named by its project id, Livepeer by --livepeer.target-name,
+    identities the project id and the key's digest."""
+    s = settings(["--livepeer.target-name=studio"], {**LIVEKIT, **LIVEPEER})
+    digest = "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest()[:16]
+    assert [(t.kind, t.name, t.identity, t.enabled) for t in s.targets] == [
+        ("livekit_cloud", "p_abc", "p_abc", True),
+        ("livepeer_studio", "studio", digest, True),
+    ]
+    assert s.loaded.hash == 0
+    assert s.config_file is None
+
+
+def test_livepeer_target_from_flags_is_named_default() -> None:
+    """--livepeer.target-name defaults to default."""
+    assert [t.name for t in settings([], LIVEPEER).targets] == ["default"]
+
+
+def test_load_without_a_file_reads_the_secret_file_again(tmp_path: Path) -> None:
+    """Settings.load() (a reload) reads a rotated secret file anew."""
+    secret = tmp_path / "secret"
+    secret.write_text("first-secret-value-0123456789")
+    env = {"LIVEKIT_PROJECT_ID": "p", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET_FILE": str(secret)}
+    s = settings([], env)
+    secret.write_text("second-secret-value-0123456789\n")
+    (target,) = s.load().targets
+    assert target != s.targets[0]
+    assert isinstance(target.settings, LiveKitSettings)
+    assert target.settings.credentials is not None
+    assert target.settings.credentials.api_secret.reveal() == "second-secret-value-0123456789"
+    assert str(secret) in s.load().files
+
+
+def test_load_without_a_file_refuses_a_now_empty_secret_file(tmp_path: Path) -> None:
+    """A secret file emptied since the start makes Settings.load() raise ConfigError."""
+    secret = tmp_path / "secret"
+    secret.write_text("first-secret-value-0123456789")
+    s = settings(["--livepeer.api-key-file", str(secret)], {})
+    secret.write_text("\n")
+    with pytest.raises(ConfigError):
+        s.load()
+
+
+def test_load_with_a_file_reads_the_file_again(tmp_path: Path) -> None:
+    """Settings.load() returns the targets of the file as it is now."""
+    path = config_file(tmp_path)
+    env = {"FILE_SECRET": FILE_SECRET, "LP": SECRET}
+    s = settings(["--config.file", str(path)], env)
+    path.write_text(TARGET_FILE + "livepeer:\n  - name: studio\n    api_key_env: LP\n")
+    loaded = s.load()
+    assert [t.name for t in loaded.targets] == ["eu", "studio"]
+    assert loaded.hash != s.loaded.hash
+
+
+def test_load_with_a_file_reads_its_secret_files_again(tmp_path: Path) -> None:
+    """A rotated secret file named by the file is read anew by Settings.load()."""
+    secret = tmp_path / "secret"
+    secret.write_text("first-secret-value-0123456789")
+    path = config_file(tmp_path, f"livepeer:\n  - name: a\n    api_key_file: {secret}\n")
+    s = settings(["--config.file", str(path)], {})
+    secret.write_text("second-secret-value-0123456789")
+    (before,), (after,) = s.targets, s.load().targets
+    assert before.identity != after.identity
+    assert isinstance(after.settings, LivepeerSettings)
+    assert after.settings.api_key == Secret("second-secret-value-0123456789")
+
+
+def test_load_with_a_now_invalid_file_raises_every_problem(tmp_path: Path) -> None:
+    """A file broken since the start makes Settings.load() raise ConfigError with its problems."""
+    path = config_file(tmp_path)
+    s = settings(["--config.file", str(path)], {"FILE_SECRET": FILE_SECRET})
+    path.write_text(TARGET_FILE + "    lookback_days: 9\n    colour: red\n")
+    with pytest.raises(ConfigError) as info:
+        s.load()
+    assert len(info.value.problems) == 2
+    assert all(p.startswith(f"{path}:") for p in info.value.problems)
+
+
+def test_no_sharding_by_default() -> None:
+    """Without shard flags this process is shard 0 of 1."""
+    assert settings([], LIVEKIT).shard == Shard(0, 1)
+
+
+def test_shard_and_total_shards() -> None:
+    """--shard N --total-shards M make this process shard N of M."""
+    assert settings(["--shard", "1", "--total-shards", "2"], LIVEKIT).shard == Shard(1, 2)
+
+
+@pytest.mark.parametrize(("ordinal", "total"), [("2", "2"), ("5", "3"), ("1", "1")])
+def test_shard_must_be_below_total_shards(ordinal: str, total: str) -> None:
+    """Ordinals start at 0: --shard must be below --total-shards."""
+    found = problems(["--shard", ordinal, "--total-shards", total], LIVEKIT)
+    assert any("--shard" in p and "--total-shards" in p for p in found), found
+
+
+@pytest.mark.parametrize("argv", [["--total-shards=0"], ["--shard=-1"]])
+def test_shard_numbers_out_of_range_are_errors(argv: list[str]) -> None:
+    """There is at least one shard, and ordinals are not negative."""
+    found = problems(argv, LIVEKIT)
+    assert any(argv[0].partition("=")[0] in p for p in found), found
+
+
+def test_shard_from_pod_name() -> None:
+    """--shard.from-pod-name takes the ordinal from a StatefulSet pod name."""
+    argv = ["--shard.from-pod-name", "exporter-1", "--total-shards", "3"]
+    assert settings(argv, LIVEKIT).shard == Shard(1, 3)
+    env = {**LIVEKIT, "LIVESESSION_SHARD_FROM_POD_NAME": "livesession-exporter-2"}
+    assert settings(["--total-shards=3"], env).shard == Shard(2, 3)
+
+
+def test_shard_from_pod_name_beyond_total_is_an_error() -> None:
+    """The pod's ordinal must be below --total-shards too."""
+    found = problems(["--shard.from-pod-name=exporter-3", "--total-shards=3"], LIVEKIT)
+    assert any("--total-shards" in p for p in found), found
+
+
+def test_shard_from_pod_name_without_ordinal_is_an_error() -> None:
+    """A pod name not ending in -<ordinal> is a problem naming the flag."""
+    found = problems(["--shard.from-pod-name", "exporter", "--total-shards", "3"], LIVEKIT)
+    assert any("--shard.from-pod-name" in p for p in found), found
+
+
+def test_shard_and_shard_from_pod_name_together_are_an_error() -> None:
+    """One of --shard and --shard.from-pod-name."""
+    argv = ["--shard=0", "--shard.from-pod-name=exporter-1", "--total-shards=3"]
+    found = problems(argv, LIVEKIT)
+    assert any("--shard " in p or "--shard and" in p for p in found), found
+    assert any("--shard.from-pod-name" in p for p in found), found
