@@ -49,7 +49,7 @@ def load_file(
         text = content.decode()
     except UnicodeDecodeError:
         raise ConfigError([f"--config.file {path}: not UTF-8 text"]) from None
-    root = parse_yaml(text, path)
+    root, problems = parse_yaml(text, path)
     if not isinstance(root, Map):
         found = "nothing" if root is None else _a(root.kind)
         raise ConfigError([f"{path}:1: expected a mapping of sources to targets, found {found}"])
@@ -68,8 +68,10 @@ def load_file(
             targets += load.targets(source, keys[section], entry[1], defaults[section])
     _check_unique(targets, problems)
     if problems:
+        # a bad value of defaults is reported once, not again for each target it reaches
         redactor = Redactor(load.reader_found)
-        raise ConfigError([redactor.text(p) for p in problems], files=(path, *load.secret_files))
+        unique = dict.fromkeys(redactor.text(p) for p in problems)
+        raise ConfigError(list(unique), files=(path, *load.secret_files))
     digest = hashlib.sha256(content).digest()
     return Loaded(tuple(targets), (path, *load.secret_files), float(int.from_bytes(digest[:6])))
 
@@ -102,8 +104,16 @@ class _Load:
                 continue
             where = f"defaults.{section}"
             values = self.mapping(child, where)
-            if values is not None:
-                found[section] = self.values(values, where, keys[section], in_defaults=True)
+            if values is None:
+                continue
+            found[section] = self.values(values, where, keys[section], in_defaults=True)
+            flags = {flag.name: flag for flag in keys[section].flags.values()}
+            for name, raw in found[section].items():  # checked here too: no target may use it
+                if (flag := flags.get(name)) is not None:
+                    try:
+                        flag.parser.parse(raw.value)
+                    except ValueError as exc:
+                        self.problems.append(f"{raw.origin}: {exc}")
         return found
 
     def targets(
@@ -138,8 +148,11 @@ class _Load:
             where = f"{where} ({name})"
         values = self.values(entries, where, keys, in_defaults=False)
         for key in keys.identity:
-            if key not in entries.entries:
+            entry = entries.entries.get(key)
+            if entry is None:
                 self.problem(entries.line, where, f"{key} is required")
+            elif isinstance(entry[1], Scalar) and not entry[1].text.strip():
+                self.problem(entry[0], f"{where}.{key}", "must not be empty")
         secrets = self.secrets(entries, where, keys, values)
         merged = {**defaults, **values}
         enabled = merged.pop("enabled", None)
@@ -224,7 +237,8 @@ class _Load:
                 continue
             value = self.env.get(node.text, "").strip()
             if not value:
-                self.problem(line, here, f"environment variable {node.text} is unset or empty")
+                # the name is not echoed: a secret pasted where its variable's name belongs
+                self.problem(line, here, "the environment variable it names is unset or empty")
                 continue
             self.reader_found.append(value)
             from_env[secret.env] = value

@@ -92,7 +92,10 @@ class Settings:
         reader = SecretReader(resolver)
         resolver.demo = demo = resolver.get(core.DEMO)
         config_file = resolver.optional(core.CONFIG_FILE)
-        configured = {source.kind: source.configure(resolver, reader) for source in sources}
+        # with a file, the per-source flags are only conflicts (reported below): their own
+        # checks, such as LiveKit's all-or-none credentials, would ask for more flags
+        flags = resolver if config_file is None else Resolver(given, env, [])
+        configured = {source.kind: source.configure(flags, reader) for source in sources}
 
         def from_flags() -> Loaded:
             return _load_flags(given, env, sources)

@@ -10,6 +10,7 @@ number of shards moves about 1/total of the targets.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -153,5 +154,10 @@ def ordinal_from_pod_name(name: str) -> int:
 
 def spread(identity: str, interval: float) -> float:
     """Where in ``interval`` a target's first poll falls: fixed per identity, so several
-    targets starting together poll apart, and the same ones again after a restart."""
-    return interval * fnv1a_64(identity) / (1 << 64)
+    targets starting together poll apart, and the same ones again after a restart.
+
+    SHA-256, not FNV-1a: FNV's top bits barely move between ids that differ in their last
+    characters (``p_001``, ``p_002``), which would put their first polls at one instant.
+    """
+    mixed = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8]) >> 11
+    return interval * mixed / (1 << 53)

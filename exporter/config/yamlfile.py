@@ -65,10 +65,12 @@ class Seq:
 Node = Scalar | Map | Seq
 
 
-def parse_yaml(text: str, origin: str) -> Node | None:
-    """The one document of ``text`` (None when there is none); ConfigError lists problems.
+def parse_yaml(text: str, origin: str) -> tuple[Node | None, list[str]]:
+    """The one document of ``text`` (None when there is none) and the problems found in it;
+    ConfigError when it is not YAML at all.
 
-    ``origin`` (the file's path) starts every problem, as ``origin:line: ...``.
+    ``origin`` (the file's path) starts every problem, as ``origin:line: ...``. Of two equal
+    keys the first is kept (and the second is a problem), so the rest is still checked.
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -78,12 +80,9 @@ def parse_yaml(text: str, origin: str) -> Node | None:
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
     if root is None:
-        return None
+        return None, []
     problems: list[str] = []
-    tree = _convert(root, origin, "", problems)
-    if problems:
-        raise ConfigError(problems)
-    return tree
+    return _convert(root, origin, "", problems), problems
 
 
 def _convert(node: yaml.Node, origin: str, path: str, problems: list[str]) -> Node:

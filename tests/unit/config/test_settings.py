@@ -336,9 +336,7 @@ CONFLICTS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("argv", "env", "name"), CONFLICTS, ids=[name for _, _, name in CONFLICTS]
-)
+@pytest.mark.parametrize(("argv", "env", "name"), CONFLICTS, ids=[name for _, _, name in CONFLICTS])
 def test_per_source_flags_and_env_conflict_with_a_file(
     tmp_path: Path, argv: list[str], env: dict[str, str], name: str
 ) -> None:
@@ -429,7 +427,11 @@ def test_load_without_a_file_reads_the_secret_file_again(tmp_path: Path) -> None
     """Settings.load() (a reload) reads a rotated secret file anew."""
     secret = tmp_path / "secret"
     secret.write_text("first-secret-value-0123456789")
-    env = {"LIVEKIT_PROJECT_ID": "p", "LIVEKIT_API_KEY": "k", "LIVEKIT_API_SECRET_FILE": str(secret)}
+    env = {
+        "LIVEKIT_PROJECT_ID": "p",
+        "LIVEKIT_API_KEY": "k",
+        "LIVEKIT_API_SECRET_FILE": str(secret),
+    }
     s = settings([], env)
     secret.write_text("second-secret-value-0123456789\n")
     (target,) = s.load().targets
