@@ -115,6 +115,10 @@ class Reloader:
             # watch what the refused file names too: when a secret it needs is mounted after
             # the file (a ConfigMap updated before its Secret), that arrival is a change
             self._files = tuple(dict.fromkeys((*self._files, *exc.files)))
+            # what was just tried is seen: the same bad file is not tried again, whoever asked
+            # (a secret landing in the milliseconds between the load and this hash would wait
+            # for the next change)
+            self._seen = await anyio.to_thread.run_sync(content_hash, self._files)
             self._metrics.reload_failed()
             self._log.error("config_reload_failed", problems=list(exc.problems))
             return Outcome(exc.problems)
