@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config.durations import parse_duration
 from exporter.sources.registry import all_flags
+from tests.e2e.promql import target_merges
 
 FLAGS = all_flags()
 
@@ -33,12 +34,6 @@ RUNBOOK: Final = "https://github.com/livesession-exporter/livesession-exporter#r
 SEVERITIES: Final = {"critical", "warning", "info"}
 TARGET_LABELS: Final = {"job", "instance"}
 """Labels a scrape adds to every series; rules may group or match on them."""
-PROCESS_WIDE: Final = re.compile(
-    r"up|process_\w+|python_\w+"
-    r"|livesession_exporter_(build_info|config_\w+|shard_ordinal|total_shards)"
-)
-"""Series about the process, not one of its targets (metrics.md, targets.md): they alone carry
-no ``target`` label; every data series and every other self-metric does."""
 DATASOURCE_UID: Final = "prometheus"
 """The uid grafana/provisioning/datasources gives the Prometheus datasource."""
 EXPRESSION_TYPES: Final = {"math", "reduce", "resample", "threshold", "classic_conditions"}
@@ -119,43 +114,10 @@ def _exposed() -> dict[str, dict[str, set[str]]]:
     return exposed
 
 
-def _per_target(expr: promql_parser.Expr) -> bool:
-    """Whether ``expr`` selects series that carry ``target``."""
-    return any(not PROCESS_WIDE.fullmatch(s.name or "") for s in _selectors(str(expr)))
-
-
 def _target_dropped(expr: str) -> list[str]:
-    """The aggregations and one-to-one matches in ``expr`` that would merge the series of two
-    targets: ``by`` without ``target``, ``without (target)``, no grouping at all, ``on``
-    without ``target`` or ``ignoring (target)``, each where the input carries ``target``."""
-    dropped: list[str] = []
-
-    def visit(node: promql_parser.Expr) -> None:
-        if isinstance(node, promql_parser.AggregateExpr) and _per_target(node.expr):
-            if str(node.op) in {"topk", "bottomk"}:
-                return  # select series, keeping their labels
-            modifier = node.modifier
-            if modifier is None:
-                dropped.append(str(node))
-            elif modifier.type == promql_parser.AggModifierType.By:
-                if "target" not in modifier.labels:
-                    dropped.append(str(node))
-            elif "target" in modifier.labels:
-                dropped.append(str(node))
-        elif (
-            isinstance(node, promql_parser.BinaryExpr)
-            and node.modifier is not None
-            and node.modifier.matching is not None
-            and _per_target(node.lhs)
-            and _per_target(node.rhs)
-        ):
-            matching = node.modifier.matching
-            include = matching.type == promql_parser.LabelModifierType.Include
-            if include != ("target" in matching.labels):
-                dropped.append(str(node))
-
-    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
-    return dropped
+    """The aggregations and joins in ``expr`` that would merge the series of two targets (the
+    dashboards' check, :func:`tests.e2e.promql.target_merges`)."""
+    return [merge.expr for merge in target_merges(expr)]
 
 
 def _selected_labels(expr: str, exposed: dict[str, dict[str, set[str]]]) -> set[str]:
