@@ -9,6 +9,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from exporter.cli import main
 from exporter.exposition.self_metrics import SelfMetrics
 from exporter.sources.registry import all_flags
 
@@ -100,3 +101,40 @@ def test_every_alert_has_its_runbook_and_table_row() -> None:
         assert anchor == f"runbook-{name.lower()}"
     listed = {ticked(row[0])[0] for row in table_rows(r"`(Livesession|LiveKit|Livepeer)\w+`")}
     assert listed == set(alerts)
+
+
+def _blocks(after: str, language: str) -> list[str]:
+    """The ``language`` code blocks of the README that follow the line ``after``."""
+    text = README[README.index(after) :]
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize(("example", "code"), [(0, 0), (1, 2)])
+def test_config_check_examples_are_real_output(
+    example: int,
+    code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's ``--config.check`` outputs are what the command prints for its files.
+
+    The secrets the example names are written under ``tmp_path`` (the output shows none of
+    them; the Livepeer key fixes the identity digest shown)."""
+    files = _blocks("### The file", "yaml")
+    outputs = _blocks("### The file", "console")
+    name = ("targets.yaml", "bad.yaml")[example]
+    secrets = {"prod-eu": "lk-eu-secret-0123456789abcdef", "prod-us": "lk-us-secret-0123456789"}
+    secrets["studio-main"] = "6d9f6bc4-4c3e-4bd5-9f3e-2a5c0c1d7e21"
+    for secret, value in secrets.items():
+        (tmp_path / secret).write_text(value + "\n")
+    text = files[example].replace("/etc/livesession-exporter/secrets", str(tmp_path))
+    (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    env = {"LK_STAGING_SECRET": "lk-staging-secret-0123456789"}
+    status = main(["--config.check", "--config.file", name], env)
+    out, err = capsys.readouterr()
+    command, _, shown = outputs[example].partition("\n")
+    assert command == f"$ livesession-exporter --config.check --config.file {name}"
+    assert status == code
+    assert (out if code == 0 else err) == shown
