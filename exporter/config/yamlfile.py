@@ -18,6 +18,8 @@ from exporter.errors import ConfigError
 
 __all__ = ["Map", "Node", "Scalar", "Seq", "parse_yaml"]
 
+_MAX_NODES: Final = 250_000
+"""Values a file may hold, aliases expanded: thousands of targets, never a billion laughs."""
 _TYPES: Final = {
     "tag:yaml.org,2002:str": "string",
     "tag:yaml.org,2002:int": "integer",
@@ -74,6 +76,8 @@ def parse_yaml(text: str, origin: str) -> tuple[Node | None, list[str]]:
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ConfigError([f"{origin}: nested too deeply to be a targets file"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}" if mark is not None else origin
@@ -82,10 +86,19 @@ def parse_yaml(text: str, origin: str) -> tuple[Node | None, list[str]]:
     if root is None:
         return None, []
     problems: list[str] = []
-    return _convert(root, origin, "", problems), problems
+    budget = [_MAX_NODES]
+    try:
+        return _convert(root, origin, "", problems, budget), problems
+    except RecursionError:
+        raise ConfigError([f"{origin}: nested too deeply to be a targets file"]) from None
 
 
-def _convert(node: yaml.Node, origin: str, path: str, problems: list[str]) -> Node:
+def _convert(
+    node: yaml.Node, origin: str, path: str, problems: list[str], budget: list[int]
+) -> Node:
+    budget[0] -= 1
+    if budget[0] < 0:  # aliases of aliases expand exponentially: a few lines, billions of nodes
+        raise ConfigError([f"{origin}: more than {_MAX_NODES:,} values once aliases expand"])
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         entries: dict[str, tuple[int, Node]] = {}
@@ -99,11 +112,11 @@ def _convert(node: yaml.Node, origin: str, path: str, problems: list[str]) -> No
             if key in entries:
                 problems.append(f"{origin}:{key_line}: {here}: duplicate key")
                 continue
-            entries[key] = (key_line, _convert(value_node, origin, here, problems))
+            entries[key] = (key_line, _convert(value_node, origin, here, problems, budget))
         return Map(entries, line)
     if isinstance(node, yaml.SequenceNode):
         items = tuple(
-            _convert(item, origin, f"{path}[{index}]", problems)
+            _convert(item, origin, f"{path}[{index}]", problems, budget)
             for index, item in enumerate(node.value)
         )
         return Seq(items, line)

@@ -120,3 +120,19 @@ def test_invalid_yaml_is_one_problem_with_a_line(text: str, line: int) -> None:
     """Syntax errors name the line where parsing stopped and say it is not valid YAML."""
     (found,) = problems(text)
     assert found.startswith(f"{ORIGIN}:{line}: invalid YAML")
+
+
+def test_an_alias_bomb_is_refused_quickly() -> None:
+    """Nine lines of aliases would expand to a billion values; the file is refused instead."""
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for index in range(1, 9):
+        prev, here = chr(ord("a") + index - 1), chr(ord("a") + index)
+        lines.append(f"{here}: &{here} [{', '.join([f'*{prev}'] * 10)}]")
+    (found,) = problems("\n".join(lines) + "\n")
+    assert found == f"{ORIGIN}: more than 250,000 values once aliases expand"
+
+
+def test_nesting_beyond_the_parser_is_one_problem() -> None:
+    """A document nested deeper than the parser's recursion is refused, not a crash."""
+    (found,) = problems("[" * 5000 + "]" * 5000 + "\n")
+    assert found == f"{ORIGIN}: nested too deeply to be a targets file"
