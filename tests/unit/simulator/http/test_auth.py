@@ -65,7 +65,7 @@ def test_time_claims_use_the_given_clock_with_a_minute_of_leeway() -> None:
         (f"Bearer {token(video={'roomList': 'yes'})}", "roomList"),
         (f"Bearer {token(secret='w' * 48, algorithm='HS384')}", "invalid token"),
         (
-            "Bearer " + jwt.encode({"iss": KEY, "exp": int(NOW) + 60}, None, algorithm="none"),
+            "Bearer " + jwt.encode({"iss": KEY, "exp": int(NOW) + 60}, "", algorithm="none"),
             "invalid",
         ),
     ],
