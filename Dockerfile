@@ -58,8 +58,10 @@ EXPOSE 9877
 # LIVESESSION_WEB_LISTEN_ADDRESS when set; if you move the port with the
 # --web.listen-address flag instead, or bind a host other than all interfaces or loopback,
 # override or disable this check (docker run --no-healthcheck; Kubernetes ignores it).
+# With --web.config.file every path of the main port needs TLS and credentials: set
+# LIVESESSION_WEB_HEALTH_LISTEN_ADDRESS and the check asks that plain probes-only listener.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; port = os.environ.get('LIVESESSION_WEB_LISTEN_ADDRESS', ':9877').rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+  CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; address = os.environ.get('LIVESESSION_WEB_HEALTH_LISTEN_ADDRESS') or os.environ.get('LIVESESSION_WEB_LISTEN_ADDRESS', ':9877'); urllib.request.urlopen(f'http://127.0.0.1:{address.rpartition(\":\")[2]}/healthz', timeout=4)"]
 
 # SIGTERM (docker stop, Kubernetes) exits 0 within 5 seconds.
 ENTRYPOINT ["/opt/venv/bin/livesession-exporter"]

@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO
 
 import anyio
@@ -33,7 +34,8 @@ from exporter.reload import Reloader
 from exporter.sources.base import SourceSpec
 from exporter.sources.registry import SOURCES
 from exporter.web.app import App
-from exporter.web.server import bind, bound_url, serve
+from exporter.web.security.secured import secure
+from exporter.web.server import ASGIApp, SSLFactory, bind, bound_url, serve
 
 __all__ = ["Exporter", "build_exporter", "run"]
 
@@ -52,6 +54,8 @@ class Exporter:
     reloader: Reloader
     exposition: Exposition
     app: App
+    probes: App
+    """``/healthz`` and ``/readyz`` alone, for ``--web.health-listen-address``."""
 
     def start(self) -> None:
         """Start polling the configured targets (the poller must be running)."""
@@ -114,17 +118,22 @@ async def build_exporter(
         return (await reloader.request()).problems
 
     exposition = Exposition(registry, standard=standard, changes=lambda: metrics.changes)
-    app = App(
-        store=store,
-        exposition=exposition,
-        clock=clock,
-        telemetry_path=settings.telemetry_path,
-        alive=lambda: fleet.polling,
-        demo=settings.demo,
-        reload=reload if settings.enable_lifecycle else None,
-    )
+
+    def web_app(*, probes_only: bool) -> App:
+        return App(
+            store=store,
+            exposition=exposition,
+            clock=clock,
+            telemetry_path=settings.telemetry_path,
+            alive=lambda: fleet.polling,
+            demo=settings.demo,
+            reload=reload if settings.enable_lifecycle else None,
+            probes_only=probes_only,
+        )
+
+    app, probes = web_app(probes_only=False), web_app(probes_only=True)
     exporter = Exporter(
-        settings, clock, registry, metrics, store, poller, fleet, reloader, exposition, app
+        settings, clock, registry, metrics, store, poller, fleet, reloader, exposition, app, probes
     )
     try:
         await fleet.apply(settings.targets, start=False)
@@ -187,17 +196,24 @@ async def _run(
         if settings.once:
             return await _once(exporter, stdout or sys.stdout.buffer)
         sock = bind(settings.listen_address)
+        probes = (
+            None if settings.health_listen_address is None else bind(settings.health_listen_address)
+        )
+        served, ssl_factory = _secured(exporter.app, settings, log)
         async with anyio.create_task_group() as tg:
             await tg.start(exporter.poller.run)
             exporter.start()
             tg.start_soon(exporter.reloader.run)
             if settings.auto_reload_interval > 0:
                 tg.start_soon(exporter.reloader.watch, settings.auto_reload_interval)
-            await tg.start(serve, exporter.app, sock)
+            await tg.start(partial(serve, served, sock, ssl_factory=ssl_factory))
+            if probes is not None:
+                await tg.start(serve, exporter.probes, probes)
             log.info(
                 "exporter_started",
                 version=__version__,
-                url=bound_url(sock) + settings.telemetry_path,
+                url=bound_url(sock, tls=ssl_factory is not None) + settings.telemetry_path,
+                **({} if probes is None else {"probes_url": bound_url(probes) + "/healthz"}),
                 demo=settings.demo,
                 sources=[f"{t.source.kind}/{t.source.target}" for t in exporter.fleet.targets],
                 shard=f"{settings.shard.ordinal}/{settings.shard.total}",
@@ -206,6 +222,16 @@ async def _run(
             tg.cancel_scope.cancel()
     log.info("exporter_stopped")
     return 0
+
+
+def _secured(
+    app: App, settings: Settings, log: FilteringBoundLogger
+) -> tuple[ASGIApp, SSLFactory | None]:
+    """``app`` behind ``--web.config.file`` when one is given, and its TLS, if on."""
+    if settings.web_config_file is None:
+        return app, None
+    secured = secure(app, settings.web_config_file, log)
+    return secured.app, secured.ssl_factory
 
 
 async def _once(exporter: Exporter, out: BinaryIO) -> int:

@@ -22,6 +22,8 @@ from exporter.errors import ConfigError
 from exporter.logs import Redactor, configure_logging, get_logger
 from exporter.sources.base import SourceSpec
 from exporter.sources.registry import SOURCES, all_flags, secret_envs
+from exporter.web.security.schema import WebConfigError
+from exporter.web.security.secured import validate_web_config
 
 __all__ = ["check_report", "main"]
 
@@ -49,11 +51,24 @@ def main(
         sys.stderr.write(f"{PROG}: invalid configuration:\n")
         sys.stderr.writelines(f"  {problem}\n" for problem in exc.problems)
         return 2
+    warnings: tuple[str, ...] = ()
+    if settings.web_config_file is not None:
+        try:
+            _, warnings = validate_web_config(settings.web_config_file)
+        except WebConfigError as exc:
+            sys.stderr.write(f"{PROG}: invalid configuration:\n")
+            sys.stderr.writelines(
+                f"  --web.config.file {settings.web_config_file}: {problem}\n"
+                for problem in exc.problems
+            )
+            return 2
     if settings.check:
         sys.stdout.write(check_report(settings))
         return 0
     redactor = Redactor(settings.secrets)
     configure_logging(settings.log_level, settings.log_format, redactor)
+    for warning in warnings:
+        get_logger().warning("web_config_warning", warning=warning)
     try:
         return anyio.run(partial(run, settings, specs=specs, redactor=redactor))
     except OSError as exc:  # binding the listen address, mostly: name it and stop
@@ -67,6 +82,8 @@ def check_report(settings: Settings) -> str:
     """``--config.check``'s output: one line per target, never a secret."""
     where = settings.config_file or "flags and environment"
     lines = [f"configuration OK ({where}): {len(settings.targets)} target(s)"]
+    if settings.web_config_file is not None:
+        lines.insert(0, f"web configuration OK ({settings.web_config_file})")
     for target in settings.targets:
         state = [] if target.enabled else ["disabled"]
         if target.enabled and not settings.shard.owns(target.identity):

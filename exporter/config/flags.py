@@ -42,7 +42,9 @@ __all__ = [
     "SHARD_FROM_POD_NAME",
     "TOTAL_SHARDS",
     "VERSION",
+    "WEB_CONFIG_FILE",
     "WEB_ENABLE_LIFECYCLE",
+    "WEB_HEALTH_LISTEN_ADDRESS",
     "WEB_LISTEN_ADDRESS",
     "WEB_TELEMETRY_PATH",
     "Flag",
@@ -98,6 +100,18 @@ WEB_LISTEN_ADDRESS: Final[Flag[ListenAddress]] = Flag(
 WEB_TELEMETRY_PATH: Final = Flag(
     "web.telemetry-path", TELEMETRY_PATH, "/metrics", "path of the exposition"
 )
+WEB_CONFIG_FILE: Final = Flag(
+    "web.config.file",
+    PATH,
+    None,
+    "exporter-toolkit web configuration: TLS, mutual TLS, basic auth, headers, rate limit",
+)
+WEB_HEALTH_LISTEN_ADDRESS: Final = Flag(
+    "web.health-listen-address",
+    TEXT,
+    None,
+    "also serve /healthz and /readyz, and nothing else, on this plain-HTTP address (probes)",
+)
 WEB_ENABLE_LIFECYCLE: Final = Flag(
     "web.enable-lifecycle", BOOLEAN, "false", "serve POST /-/reload (reloads the configuration)"
 )
@@ -149,6 +163,8 @@ VERSION: Final = Flag("version", _ACTION, None, "print the version and exit")
 _HEAD: Final[tuple[Flag[object], ...]] = (
     WEB_LISTEN_ADDRESS,
     WEB_TELEMETRY_PATH,
+    WEB_CONFIG_FILE,
+    WEB_HEALTH_LISTEN_ADDRESS,
     WEB_ENABLE_LIFECYCLE,
     LOG_LEVEL,
     LOG_FORMAT,

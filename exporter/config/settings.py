@@ -44,6 +44,9 @@ class Settings:
 
     listen_address: ListenAddress
     telemetry_path: str
+    web_config_file: str | None
+    """``--web.config.file``; validated by the web layer, which owns its format."""
+    health_listen_address: ListenAddress | None
     enable_lifecycle: bool
     log_level: str
     log_format: str
@@ -121,6 +124,8 @@ class Settings:
         settings = cls(
             listen_address=resolver.get(core.WEB_LISTEN_ADDRESS),
             telemetry_path=resolver.get(core.WEB_TELEMETRY_PATH),
+            web_config_file=resolver.optional(core.WEB_CONFIG_FILE),
+            health_listen_address=_health_address(resolver),
             enable_lifecycle=resolver.get(core.WEB_ENABLE_LIFECYCLE),
             log_level=resolver.get(core.LOG_LEVEL),
             log_format=resolver.get(core.LOG_FORMAT),
@@ -191,6 +196,17 @@ def _conflicts(
     if problems:
         problems.append("the file configures every target: give each setting there instead")
     return problems
+
+
+def _health_address(resolver: Resolver) -> ListenAddress | None:
+    text = resolver.optional(core.WEB_HEALTH_LISTEN_ADDRESS)
+    if text is None:
+        return None
+    try:
+        return ListenAddress.parse(text)
+    except ValueError as exc:
+        resolver.problems.append(f"--web.health-listen-address: {exc}")
+        return None
 
 
 def _shard(resolver: Resolver) -> Shard:

@@ -57,6 +57,7 @@ class App:
         alive: Callable[[], bool],
         demo: bool = False,
         reload: Reload | None = None,
+        probes_only: bool = False,
     ) -> None:
         self._store = store
         self._exposition = exposition
@@ -66,17 +67,19 @@ class App:
         self._demo = demo
         self._reload = reload
         self._routes: dict[str, Callable[[dict[bytes, str]], _Reply]] = {
-            telemetry_path: self._metrics,
-            "/": self._landing,
             "/healthz": self._healthz,
             "/readyz": self._readyz,
         }
+        self._probes_only = probes_only
+        """Only the probes (``--web.health-listen-address``): no data, so no auth needed."""
+        if not probes_only:
+            self._routes |= {telemetry_path: self._metrics, "/": self._landing}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         handler = self._routes.get(scope["path"])
-        if scope["path"] == _RELOAD:
+        if scope["path"] == _RELOAD and not self._probes_only:
             reply = await self._reload_reply(scope["method"])
         elif handler is None:
             reply = _plain(404, "not found\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from typing import Any
 
@@ -25,7 +26,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 """The ASGI 3 callable shape, spelled out so no private uvicorn type leaks into ours."""
 
-__all__ = ["ASGIApp", "bind", "bound_url", "serve"]
+__all__ = ["ASGIApp", "SSLFactory", "bind", "bound_url", "serve"]
 
 
 def bind(address: ListenAddress) -> socket.socket:
@@ -50,14 +51,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.create_server(sockaddr[:2], family=family, backlog=512)
 
 
-def bound_url(sock: socket.socket) -> str:
-    """``http://host:port`` of a bound socket, for logs and the simulator's base URLs."""
+def bound_url(sock: socket.socket, *, tls: bool = False) -> str:
+    """``http(s)://host:port`` of a bound socket, for logs and the simulator's base URLs."""
     host, port = sock.getsockname()[:2]
     if host in ("::", "0.0.0.0"):  # noqa: S104  # comparing, not binding
         host = "localhost"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if tls else 'http'}://{host}:{port}"
 
 
 class _Server(uvicorn.Server):
@@ -68,15 +69,22 @@ class _Server(uvicorn.Server):
         yield
 
 
+SSLFactory = Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]
+"""uvicorn's ``ssl_context_factory``: called once; the context it returns serves every TLS
+connection (``exporter.web.security`` returns one that rebuilds itself per connection)."""
+
+
 async def serve(
     app: ASGIApp,
     sock: socket.socket,
     *,
+    ssl_factory: SSLFactory | None = None,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` on ``sock`` until cancelled; then stop accepting and close connections.
 
     ``await task_group.start(serve, app, sock)`` returns once the server accepts requests.
+    With ``ssl_factory`` it serves HTTPS.
     """
     config = uvicorn.Config(
         app,
@@ -87,6 +95,7 @@ async def serve(
         # h11 is pure Python; keep the server's behaviour identical wherever it runs
         http="h11",
         server_header=False,
+        ssl_context_factory=ssl_factory,
     )
     server = _Server(config)
     config.load()
