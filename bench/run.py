@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from bench import memory, poll_cpu, poll_latency, scrape, targets
+from bench import memory, poll_cpu, poll_latency, scrape, secured, targets
 from bench.results import Machine, Result, machine
 
 __all__ = ["GROUPS", "main", "render"]
@@ -24,6 +24,7 @@ GROUPS: Final[dict[str, tuple[Callable[[], list[Result]], ...]]] = {
     "poll": (poll_cpu.run, poll_latency.run),
     "memory": (memory.run,),
     "targets": (targets.run,),
+    "secured": (secured.run,),
 }
 RESULTS: Final = Path(__file__).with_name("RESULTS.md")
 COMMAND: Final = ".venv/bin/python -m bench"
