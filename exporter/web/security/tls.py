@@ -227,7 +227,8 @@ class ReloadingContext(ssl.SSLContext):
         try:
             tls = self._current()
         except WebConfigError as exc:
-            return self._refuse(("invalid", str(exc)), exc)
+            # the file itself is invalid: its loader logs that once per change already
+            return self._refuse(("invalid", str(exc)), exc, logged=True)
         key = (tls, self._stat_keys(tls))
         if key == self._key:
             return self._active
@@ -238,10 +239,11 @@ class ReloadingContext(ssl.SSLContext):
         self._key, self._active = key, context
         return context
 
-    def _refuse(self, key: object, exc: WebConfigError) -> ssl.SSLContext:
+    def _refuse(self, key: object, exc: WebConfigError, *, logged: bool = False) -> ssl.SSLContext:
         if key != self._key:
             self._key = key
-            self._log.warning("web_config_tls_invalid", error=str(exc))
+            if not logged:
+                self._log.warning("web_config_tls_invalid", error=str(exc))
         self._active = self._failing
         return self._failing
 

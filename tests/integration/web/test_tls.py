@@ -431,7 +431,8 @@ async def test_client_ca_file_without_certificates_refuses_every_client_cert(rig
 
 
 async def test_invalid_config_at_runtime_fails_handshakes_and_logs_once(rig: Rig) -> None:
-    """A broken file or key pair fails new handshakes, is logged once per change, then heals."""
+    """A broken file or key pair fails new handshakes, then heals; the key pair is logged
+    once per change (the broken file is its loader's to log, not the TLS layer's)."""
     assert isinstance(rig.tls, TLSServerConfig)
     good = rig.tls
     with capture_logs() as logs:
@@ -448,10 +449,7 @@ async def test_invalid_config_at_runtime_fails_handshakes_and_logs_once(rig: Rig
             rig.write_server(rig.ca)
             assert await get(url, rig.client_context()) == 200
     invalid = [e["error"] for e in logs if e["event"] == "web_config_tls_invalid"]
-    assert invalid == [
-        "yaml: line 3: mapping values are not allowed here",
-        "failed to load X509KeyPair: tls: private key does not match public key",
-    ]
+    assert invalid == ["failed to load X509KeyPair: tls: private key does not match public key"]
     assert all(e["log_level"] == "warning" for e in logs if e["event"] == "web_config_tls_invalid")
 
 
