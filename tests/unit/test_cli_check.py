@@ -178,3 +178,19 @@ def test_check_with_bad_flags_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert "--livekit.lookback-days" in err
     assert "--poll.timeout" in err
+
+
+def test_check_validates_the_web_config_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--config.check loads --web.config.file as a start would: a good one is named in the
+    report, a bad one is exit 2 naming the flag, the file and the problem."""
+    web = tmp_path / "web.yml"
+    web.write_text("http_server_config:\n  headers:\n    X-Frame-Options: deny\n")
+    assert main(["--demo", "--config.check", f"--web.config.file={web}"], {}) == 0
+    assert f"web configuration OK ({web})" in capsys.readouterr().out
+    web.write_text("http_server_config:\n  headers:\n    Content-Type: text/html\n")
+    assert main(["--demo", "--config.check", f"--web.config.file={web}"], {}) == 2
+    err = capsys.readouterr().err
+    assert f"--web.config.file {web}:" in err
+    assert 'HTTP header "Content-Type" can not be configured' in err

@@ -41,12 +41,12 @@ def validate_web_config(path: str) -> tuple[WebConfig, tuple[str, ...]]:
     Raises :class:`~exporter.web.security.schema.WebConfigError` naming every problem.
     """
     config = load_web_config(path)
-    warnings: list[str] = []
     if config.tls.enabled:
-        warnings += build_server_context(config.tls).warnings
-    elif config.users:
-        warnings.append("basic_auth_users without TLS: passwords cross the network in clear text")
-    return config, tuple(warnings)
+        build_server_context(config.tls)  # its doubts are logged when serving builds it again
+        return config, ()
+    if config.users:
+        return config, ("basic_auth_users without TLS: passwords cross the network in clear text",)
+    return config, ()
 
 
 def secure(app: ASGIApp, path: str, log: FilteringBoundLogger) -> Secured:

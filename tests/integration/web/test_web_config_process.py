@@ -128,3 +128,12 @@ def test_an_invalid_file_stops_the_start_with_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"--web.config.file {config}:" in result.stderr
     assert "missing.crt" in result.stderr
+
+
+def test_basic_auth_without_tls_is_served_with_a_warning(
+    plain: tuple[ExporterProcess, Path],
+) -> None:
+    """Allowed, as in Go, but the start says passwords would cross the network in clear."""
+    process, _ = plain
+    (warning,) = process.events("web_config_warning")
+    assert "without TLS" in warning["warning"]
