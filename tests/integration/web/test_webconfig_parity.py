@@ -1,13 +1,13 @@
 """Our verdict on a web config file is promtool 2.42's, except for the divergences listed here.
 
-Every file of the corpus (the research's Appendix A, the toolkit's fixture scenarios, and
-yaml.v2 edge cases) is checked once by the real ``promtool check web-config`` and once by
-``parse_web_config``. The corpus holds only files whose verdict parsing decides: the key
-pair and CA files they name exist (issued by trustme) wherever promtool must load them.
-Files whose verdict depends on reading those files (a missing or mismatched key, say) belong
-to tls.py's tests. promtool 2.42 is built with exporter-toolkit 0.8.2; we implement the
-current toolkit, so some verdicts differ on purpose. Each such case names its divergence and
-is asserted to diverge that way: if promtool or we change, the test says so.
+Every file of the corpus (the research's Appendix A, the toolkit's fixture scenarios, yaml.v2
+edge cases, and files naming missing, mismatched or empty key material) is checked once by the
+real ``promtool check web-config`` and once by ``validate_web_config``, what a start and
+``--config.check`` run: the file parsed and, with TLS on, its key pair and client CA loaded.
+The key pair and CA files the corpus names are issued by trustme (inline ``CERT`` and ``KEY``
+stand for the same key pair's PEM). promtool 2.42 is built with exporter-toolkit 0.8.2; we
+implement the current toolkit, so some verdicts differ on purpose. Each such case names its
+divergence and is asserted to diverge that way: if promtool or we change, the test says so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Final
 import pytest
 import trustme
 
-from exporter.web.security.schema import WebConfigError, parse_web_config
+from exporter.web.security.schema import WebConfigError
+from exporter.web.security.secured import validate_web_config
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,17 @@ CASES: Final[tuple[tuple[str, str, str | None], ...]] = (
      None),
     ("y_requireany_without_cert", "tls_server_config: {client_auth_type: RequireAnyClientCert}",
      None),
+    # what only reading the key material decides
+    ("f_cert_missing", "tls_server_config: {cert_file: missing.crt, key_file: server.key}", None),
+    ("f_key_missing", "tls_server_config: {cert_file: server.crt, key_file: missing.key}", None),
+    ("f_key_mismatch", "tls_server_config: {cert_file: server.crt, key_file: other.key}", None),
+    ("f_ca_missing", tls("client_auth_type: RequireAndVerifyClientCert",
+                         "client_ca_file: somefile"), None),
+    ("f_ca_empty", tls("client_auth_type: RequireAndVerifyClientCert",
+                       "client_ca_file: /dev/null"), None),
+    ("f_verify_system_roots", tls("client_auth_type: RequireAndVerifyClientCert"), None),
+    ("f_ca_given", tls("client_auth_type: VerifyClientCertIfGiven",
+                       "client_ca_file: client_selfsigned.pem"), None),
 )
 # fmt: on
 
@@ -276,11 +288,18 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     server = ca.issue_cert("localhost", "127.0.0.1")
     server.cert_chain_pems[0].write_to_path(str(directory / "server.crt"))
     server.private_key_pem.write_to_path(str(directory / "server.key"))
+    ca.issue_cert("other").private_key_pem.write_to_path(str(directory / "other.key"))
     for name, common_name in (("client_selfsigned", "test"), ("client2_selfsigned", "test3")):
         trustme.CA().issue_cert(common_name).cert_chain_pems[0].write_to_path(
             str(directory / f"{name}.pem")
         )
+    inline = {
+        "    CERT\n": server.cert_chain_pems[0].bytes().decode(),
+        "    KEY\n": server.private_key_pem.bytes().decode(),
+    }
     for name, text, _ in CASES:
+        for placeholder, pem in inline.items():
+            text = text.replace(placeholder, "".join(f"    {line}\n" for line in pem.splitlines()))
         (directory / f"{name}.yml").write_text(text, encoding="utf-8")
     return directory
 
@@ -302,9 +321,9 @@ def promtool_verdicts(promtool: str, corpus: Path) -> dict[str, bool]:
     return {name: verdict == "SUCCESS" for name, verdict in found.items()}
 
 
-def ours(text: str, corpus: Path) -> tuple[bool, str]:
+def ours(name: str, corpus: Path) -> tuple[bool, str]:
     try:
-        parse_web_config(text, str(corpus))
+        validate_web_config(str(corpus / f"{name}.yml"))
     except WebConfigError as exc:
         return False, str(exc)
     return True, ""
@@ -316,7 +335,7 @@ def test_our_verdict_is_promtools_or_a_documented_divergence(
 ) -> None:
     """Valid for both or invalid for both, unless the case names why it differs."""
     theirs = promtool_verdicts[name]
-    verdict, problem = ours(text, corpus)
+    verdict, problem = ours(name, corpus)
     if divergence is None:
         assert verdict == theirs, f"promtool says {theirs}, we say {verdict}: {problem}"
     else:
