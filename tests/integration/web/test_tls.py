@@ -11,10 +11,11 @@ import ipaddress
 import os
 import ssl
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ import anyio
 import httpx
 import pytest
 import trustme
-import uvicorn
 from anyio.streams.tls import TLSAttribute
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,14 +34,12 @@ from exporter.config.values import ListenAddress
 from exporter.logs import get_logger
 from exporter.web.security.schema import TLSServerConfig, WebConfigError
 from exporter.web.security.tls import ReloadingContext, uvicorn_ssl_factory
-from exporter.web.server import bind
+from exporter.web.server import Receive, Scope, Send, bind, serve
 
 pytestmark = pytest.mark.anyio
 
-Scope = dict[str, Any]
 
-
-async def _app(scope: Scope, receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     """Answers every request with 200 ``ok``: the TLS layer is what is under test."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
@@ -144,43 +142,13 @@ def rig(tmp_path: Path, ca: trustme.CA) -> Rig:
     return rig
 
 
-async def _serve(
-    reloading: ReloadingContext,
-    sock: Any,
-    *,
-    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    """exporter.web.server.serve with the TLS factory the wiring passes to uvicorn.Config."""
-    config = uvicorn.Config(
-        _app,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-        http="h11",
-        server_header=False,
-        ssl_context_factory=uvicorn_ssl_factory(reloading),
-    )
-    server = uvicorn.Server(config)
-    config.load()
-    server.lifespan = config.lifespan_class(config)
-    try:
-        await server.startup(sockets=[sock])
-        task_status.started()
-        await server.main_loop()
-    finally:
-        with anyio.CancelScope(shield=True):
-            server.force_exit = True
-            await server.shutdown(sockets=[sock])
-
-
 @asynccontextmanager
 async def serving(rig: Rig) -> AsyncIterator[str]:
     """The base URL of a server reloading from ``rig`` until the block ends."""
     reloading = ReloadingContext(rig.current, get_logger())
     sock = bind(ListenAddress("127.0.0.1", 0))
     async with anyio.create_task_group() as tg:
-        await tg.start(_serve, reloading, sock)
+        await tg.start(partial(serve, _app, sock, ssl_factory=uvicorn_ssl_factory(reloading)))
         yield f"https://localhost:{sock.getsockname()[1]}"
         tg.cancel_scope.cancel()
 
