@@ -47,9 +47,13 @@ RUN groupadd --gid 10001 exporter \
 
 COPY --from=build /opt/venv /opt/venv
 
+# All interfaces, explicitly: --demo alone binds 127.0.0.1 (for a laptop), and a container's
+# loopback is reachable from nowhere, not even through -p. A --web.listen-address flag after
+# the image name still wins over this variable.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    LIVESESSION_WEB_LISTEN_ADDRESS=:9877
 
 USER 10001:10001
 EXPOSE 9877

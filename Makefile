@@ -5,19 +5,28 @@ STAMP := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed-run
 PYTHON ?= python3
 
-.PHONY: test lint fmt demo bench tools lock clean
+# Where 'make tools' puts a Node.js from the npm registry when the system's is too old for
+# tools/node (scripts/ensure-system-tools); first on PATH for every recipe, the tests included.
+NODE_PREFIX := build/node
+export PATH := $(CURDIR)/$(NODE_PREFIX)/bin:$(PATH)
+
+.PHONY: test lint fmt demo bench tools lock clean venv
+
+## venv: .venv with a working pip, made whole or not at all (scripts/make-venv says what is missing)
+venv:
+	@scripts/make-venv '$(PYTHON)' '$(VENV)'
 
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@scripts/make-venv '$(PYTHON)' '$(VENV)'
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
 $(RUN_STAMP): pyproject.toml constraints.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@scripts/make-venv '$(PYTHON)' '$(VENV)'
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 	@touch $(RUN_STAMP)
 
-## demo: the exporter on :9877 polling the built-in simulator of both APIs
+## demo: the exporter on 127.0.0.1:9877 polling the built-in simulator of both APIs; Ctrl-C stops it
 demo: $(RUN_STAMP)
 	$(VENV)/bin/livesession-exporter --demo
 
@@ -43,7 +52,7 @@ fmt: $(STAMP)
 
 ## lock: re-pin constraints.txt to what a fresh install of pyproject.toml's dependencies gets
 lock:
-	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	rm -rf build/lock && scripts/make-venv '$(PYTHON)' build/lock
 	build/lock/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	{ sed -n '1,3p' constraints.txt; build/lock/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf build/lock
@@ -51,9 +60,9 @@ lock:
 NODE_TOOLS := tools/node
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 
-## tools: system tools the tests use (Prometheus and promtool, Node.js) and the npm schema tooling
+## tools: system tools the tests use (Prometheus and promtool, Node.js >= 22) and the npm schema tooling
 tools:
-	@scripts/ensure-system-tools
+	@NODE_PREFIX='$(NODE_PREFIX)' scripts/ensure-system-tools
 	@$(MAKE) --no-print-directory $(NODE_STAMP)
 
 $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
@@ -61,4 +70,4 @@ $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
 	@touch $@
 
 clean:
-	rm -rf $(VENV) $(NODE_TOOLS)/node_modules build .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV).tmp $(NODE_TOOLS)/node_modules build .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache

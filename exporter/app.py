@@ -103,6 +103,7 @@ async def build_exporter(
         clock=clock,
         log=log,
         transport=transport,
+        network=settings.upstream,
     )
     reloader = Reloader(
         settings.load,

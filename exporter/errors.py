@@ -7,7 +7,7 @@
     └── SourceError(reason)    one poll of one target failed → source_up 0, one log line
         ├── AuthError          401/403
         ├── RateLimitedError   429 (retry_after)
-        ├── UpstreamError      timeout, connection, 5xx, other 4xx
+        ├── UpstreamError      timeout, connection, tls, dns, proxy, 5xx, other 4xx
         └── PayloadError(path) undecodable body or wrong shape, naming where
 
 Only the poller and the CLI catch these. Messages never carry secrets or upstream bodies:
@@ -36,6 +36,9 @@ Reason = Literal[
     "rate_limited",
     "timeout",
     "connection",
+    "tls",
+    "dns",
+    "proxy",
     "server_error",
     "client_error",
     "invalid_response",
@@ -84,7 +87,8 @@ class RateLimitedError(SourceError):
 
 
 class UpstreamError(SourceError):
-    """The upstream did not answer usefully: timeout, connection failure, 5xx, other 4xx."""
+    """The upstream did not answer usefully: a timeout, a connection, TLS, DNS or proxy
+    failure (told apart, since each has its own fix), a 5xx or another 4xx."""
 
     def __init__(
         self,

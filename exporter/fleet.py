@@ -24,11 +24,13 @@ from structlog.typing import FilteringBoundLogger
 
 from exporter import __version__
 from exporter.clock import Clock
+from exporter.config.network import Network
 from exporter.config.targets import Shard, TargetSettings, spread
 from exporter.exposition.self_metrics import SelfMetrics, TargetTelemetry
 from exporter.exposition.store import Store
 from exporter.poller import Poller, Target
 from exporter.sources.base import SourceSpec, TargetContext
+from exporter.sources.transport import http_client
 from exporter.sources.upstream import UpstreamClient
 
 __all__ = ["USER_AGENT", "Changes", "Fleet"]
@@ -68,6 +70,7 @@ class Fleet:
         clock: Clock,
         log: FilteringBoundLogger,
         transport: httpx.AsyncBaseTransport | None = None,
+        network: Network | None = None,
     ) -> None:
         self._specs = {spec.kind: spec for spec in specs}
         self._shard = shard
@@ -78,6 +81,7 @@ class Fleet:
         self._clock = clock
         self._log = log
         self._transport = transport
+        self._network = network
         self._running: dict[tuple[str, str], _Running] = {}
 
     @property
@@ -160,11 +164,11 @@ class Fleet:
 
     def _build(self, settings: TargetSettings, telemetry: TargetTelemetry) -> _Running:
         spec = self._specs[settings.kind]
-        client = httpx.AsyncClient(
+        client = http_client(
+            self._network,
             timeout=self._timeout,
             headers={"user-agent": USER_AGENT},
             transport=self._transport,
-            follow_redirects=False,
         )
         context = TargetContext(
             name=settings.name,

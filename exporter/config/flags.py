@@ -41,6 +41,7 @@ __all__ = [
     "SHARD",
     "SHARD_FROM_POD_NAME",
     "TOTAL_SHARDS",
+    "UPSTREAM_CA_FILE",
     "VERSION",
     "WEB_CONFIG_FILE",
     "WEB_ENABLE_LIFECYCLE",
@@ -95,7 +96,11 @@ _ACTION: Final = Parser("action", str)
 """A flag that does something instead of setting a value (``--version``)."""
 
 WEB_LISTEN_ADDRESS: Final[Flag[ListenAddress]] = Flag(
-    "web.listen-address", LISTEN_ADDRESS, ":9877", "address to serve HTTP on"
+    "web.listen-address",
+    LISTEN_ADDRESS,
+    ":9877",
+    "address to serve HTTP on",
+    demo_default="127.0.0.1:9877",
 )
 WEB_TELEMETRY_PATH: Final = Flag(
     "web.telemetry-path", TELEMETRY_PATH, "/metrics", "path of the exposition"
@@ -139,6 +144,14 @@ POLL_TIMEOUT: Final = Flag("poll.timeout", POSITIVE_DURATION, "20s", "limit for 
 POLL_STALE_AFTER: Final = Flag(
     "poll.stale-after", POSITIVE_DURATION, "5m", "how long a failing target's data is still served"
 )
+UPSTREAM_CA_FILE: Final = Flag(
+    "upstream.ca-file",
+    PATH,
+    None,
+    "PEM bundle of the CAs the upstream APIs' certificates must chain to, instead of certifi's;"
+    " 'system' = the OS trust store",
+    extra_env=("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"),
+)
 SHARD: Final = Flag("shard", integer(0), "0", "this process's shard ordinal (0-based)")
 TOTAL_SHARDS: Final = Flag(
     "total-shards", integer(1), "1", "number of shards the targets split into"
@@ -171,6 +184,7 @@ _HEAD: Final[tuple[Flag[object], ...]] = (
     POLL_INTERVAL,
     POLL_TIMEOUT,
     POLL_STALE_AFTER,
+    UPSTREAM_CA_FILE,
     CONFIG_FILE,
     CONFIG_AUTO_RELOAD_INTERVAL,
     SHARD,

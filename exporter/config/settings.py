@@ -19,6 +19,7 @@ from typing import TypeVar
 from exporter.config import flags as core
 from exporter.config.configfile import load_file
 from exporter.config.flags import flag_table
+from exporter.config.network import Network, network
 from exporter.config.resolve import Resolver, tokenize
 from exporter.config.secrets import SecretReader
 from exporter.config.targets import (
@@ -53,6 +54,8 @@ class Settings:
     poll_interval: float
     poll_timeout: float
     stale_after: float
+    upstream: Network
+    """The CAs and proxies the upstream APIs are reached with (read once, at start)."""
     sources: Mapping[str, SourceSettings]
     """Each source's settings from its flags, configured or not (``target`` None), in table
     order; with a file these are the defaults (``--demo`` points them at the simulator)."""
@@ -82,7 +85,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for the log redactor (a second line of defence only)."""
-        return tuple(s.reveal() for t in self.targets for s in t.settings.secrets)
+        targets = tuple(s.reveal() for t in self.targets for s in t.settings.secrets)
+        return targets + self.upstream.secrets
 
     @classmethod
     def from_sources(
@@ -132,6 +136,7 @@ class Settings:
             poll_interval=resolver.get(core.POLL_INTERVAL),
             poll_timeout=resolver.get(core.POLL_TIMEOUT),
             stale_after=resolver.get(core.POLL_STALE_AFTER),
+            upstream=network(resolver),
             sources=configured,
             loaded=loaded,
             config_file=config_file,

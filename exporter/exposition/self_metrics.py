@@ -98,6 +98,13 @@ class SelfMetrics:
             _ST,
             registry=r,
         )
+        self.truncated = Gauge(
+            "livesession_exporter_source_truncated",
+            "1 if the last successful poll of this target stopped reading its list early (the "
+            "max-pages cap, or a repeated page or cursor), so its aggregates undercount; else 0.",
+            _ST,
+            registry=r,
+        )
         self.token_expiry = Gauge(
             "livesession_exporter_token_expiry_timestamp_seconds",
             "Unix time at which the current LiveKit access token expires.",
@@ -121,6 +128,7 @@ class SelfMetrics:
             self.latency,
             self.skipped,
             self.omitted,
+            self.truncated,
             self.token_expiry,
             self.target_info,
         )
@@ -193,6 +201,8 @@ class TargetTelemetry:
     def __init__(self, metrics: SelfMetrics, source: str, target: str, identity: str) -> None:
         self._m = metrics
         self.source, self.target = source, target
+        self._truncated = False
+        """Whether the poll in progress stopped early; exported when it succeeds."""
         metrics.changes += 1
         labels = (source, target)
         metrics.target_info.labels(*labels, identity).set(1)
@@ -200,6 +210,7 @@ class TargetTelemetry:
         metrics.up.labels(*labels).set(0)
         metrics.polls.labels(*labels)
         metrics.omitted.labels(*labels).set(0)
+        metrics.truncated.labels(*labels).set(0)
         for reason in REASONS:
             metrics.poll_errors.labels(*labels, reason)
         for skip in SKIP_REASONS:
@@ -228,8 +239,14 @@ class TargetTelemetry:
         self._m.changes += 1
         self._m.token_expiry.labels(self.source, self.target).set(timestamp)
 
+    def truncated(self) -> None:
+        """This poll stopped reading its list early. Held until the poll ends: only a
+        successful poll's data is served, so only its truncation is exported."""
+        self._truncated = True
+
     def poll_started(self) -> None:
         self._m.changes += 1
+        self._truncated = False
         self._m.polls.labels(self.source, self.target).inc()
 
     def poll_succeeded(self, *, duration: float, finished: float, omitted: int) -> None:
@@ -239,6 +256,8 @@ class TargetTelemetry:
         self._m.poll_duration.labels(*labels).set(duration)
         self._m.last_success.labels(*labels).set(finished)
         self._m.omitted.labels(*labels).set(omitted)
+        self._m.truncated.labels(*labels).set(1 if self._truncated else 0)
+        self._truncated = False
 
     def poll_failed(self, *, duration: float, reason: Reason) -> None:
         self._m.changes += 1

@@ -8,8 +8,9 @@ source plugs in through its :class:`SourceSpec` (the ``SPEC`` of its package), l
 :mod:`exporter.sources.registry`.
 
 Both sources share two pieces of machinery, kept here: :func:`read_pages`, the list loop over
-an API's pages (de-duplication, skipped records, the page cap), and :func:`render_families`,
-which turns a table of :class:`Family` rows into prometheus-client metric families.
+an API's pages (de-duplication, skipped records, the page cap, an API that loops), and
+:func:`render_families`, which turns a table of :class:`Family` rows into prometheus-client
+metric families.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from exporter.sources.upstream import RequestRecorder, UpstreamClient
 __all__ = [
     "Family",
     "Page",
+    "Repeat",
     "Snapshot",
     "Source",
     "SourceSpec",
@@ -47,6 +49,10 @@ _Snap = TypeVar("_Snap", bound="Snapshot")
 _R = TypeVar("_R")
 _C = TypeVar("_C")
 
+Repeat = Literal["page", "cursor"]
+"""How an API showed :func:`read_pages` that it loops: a page the same as the one before it,
+or a next cursor already asked for."""
+
 
 class Telemetry(RequestRecorder, Protocol):
     """Where a source records what it did (the self-metrics of its target)."""
@@ -56,6 +62,10 @@ class Telemetry(RequestRecorder, Protocol):
 
     def token_expiry(self, timestamp: float) -> None:
         """A new access token was minted that expires at ``timestamp`` (Unix seconds)."""
+
+    def truncated(self) -> None:
+        """This poll stopped reading its list before the end, so its aggregates undercount;
+        said once the poll succeeds (a poll that fails serves nothing new)."""
 
 
 class Snapshot(Protocol):
@@ -147,6 +157,7 @@ async def read_pages(
     newer: Callable[[_R, _R], bool] | None = None,
     telemetry: Telemetry,
     at_limit: Callable[[int], None],
+    on_repeat: Callable[[Repeat, int], None],
     on_invalid: Callable[[int, str | None], None],
 ) -> list[_R]:
     """Every session of up to ``max_pages`` pages, each ``key`` once, in the order first seen.
@@ -154,20 +165,27 @@ async def read_pages(
     ``fetch(cursor)`` reads one page and returns it with the cursor of the next one, or None
     when it was the last; the first call gets None. Offset paging over live data repeats rows:
     a repeat counts as a duplicate and the first copy stays, unless ``newer(repeat, kept)``.
-    Once every page is read, skipped records are counted in ``telemetry``, then
-    ``on_invalid(count, first error)`` hears of invalid ones; ``at_limit(sessions so far)`` is
-    called when ``max_pages`` pages were read and the API had more.
+
+    The list stops early, and ``telemetry.truncated()`` says so, when ``max_pages`` pages were
+    read and the API had more (``at_limit(sessions so far)``), or when the API loops
+    (``on_repeat(what, sessions so far)``): a page lists the same sessions in the same order
+    as the page before it (an API that ignores its page parameter), or names a next cursor
+    already asked for. Either would otherwise spend every one of ``max_pages`` requests on the
+    same rows. Once every page is read, skipped records are counted in ``telemetry``, then
+    ``on_invalid(count, first error)`` hears of invalid ones.
     """
     kept: dict[str, _R] = {}
     duplicates = invalid = 0
     first_error: str | None = None
     cursor: _C | None = None
+    asked: set[_C] = set()
+    previous: tuple[str, ...] = ()
     for _ in range(max_pages):
-        page, cursor = await fetch(cursor)
+        page, following = await fetch(cursor)
         invalid += page.invalid
         first_error = first_error or page.first_error
-        for session in page.sessions:
-            session_key = key(session)
+        keys = tuple(map(key, page.sessions))
+        for session_key, session in zip(keys, page.sessions, strict=True):
             known = kept.get(session_key)
             if known is None:
                 kept[session_key] = session
@@ -175,9 +193,19 @@ async def read_pages(
                 duplicates += 1
                 if newer is not None and newer(session, known):
                     kept[session_key] = session
-        if cursor is None:
+        if following is None:
             break
+        repeat: Repeat | None = (
+            "page" if keys and keys == previous else "cursor" if following in asked else None
+        )
+        if repeat is not None:
+            telemetry.truncated()
+            on_repeat(repeat, len(kept))
+            break
+        asked.add(following)
+        cursor, previous = following, keys
     else:
+        telemetry.truncated()
         at_limit(len(kept))
     telemetry.skipped("invalid", invalid)
     telemetry.skipped("duplicate", duplicates)

@@ -5,15 +5,20 @@ GET that an auth flow retries after a 401 makes two) is counted in ``api_request
 timed in ``api_request_duration_seconds``, from sending its request to the end of reading its
 body, whatever its outcome; an attempt that gets no response counts as ``code="error"``.
 Bodies are cut off at :data:`MAX_BODY_BYTES` while they stream (an endless body costs one poll
-and bounded memory), and transport failures become :class:`~exporter.errors.SourceError`.
-Messages name the endpoint and status only: bodies may echo credentials.
+and bounded memory); a gzip or deflate body is inflated here, a step of at most
+:data:`_STEP` bytes at a time, and counted after inflating, so a small compressed body that
+expands a thousandfold (a "gzip bomb") stops at the cap too, never holding more than it.
+Transport failures become :class:`~exporter.errors.SourceError` with the reason
+:func:`~exporter.sources.transport.unreachable` tells. Messages name the endpoint, status and
+host only: bodies may echo credentials.
 """
 
 from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -21,6 +26,7 @@ import httpx
 import msgspec
 
 from exporter.errors import AuthError, PayloadError, RateLimitedError, SourceError, UpstreamError
+from exporter.sources.transport import unreachable
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -39,6 +45,10 @@ MAX_RETRY_AFTER: Final = 600.0
 """Longest ``Retry-After`` honoured, so one odd header cannot silence a target for days."""
 _CALL: Final = "livesession_exporter.call"
 """The request extension that ties each attempt to its :class:`_Call`."""
+_ENCODINGS: Final = "gzip, deflate"
+"""The content codings asked for: the ones :class:`_Inflater` decodes within the cap."""
+_STEP: Final = 1024 * 1024
+"""Most bytes one inflating step produces (zlib's ``max_length``)."""
 
 
 class RequestRecorder(Protocol):
@@ -109,15 +119,13 @@ class UpstreamClient:
             resp = await self._client.get(
                 url, params=params, headers=headers, auth=auth, extensions={_CALL: call}
             )
-        except httpx.TimeoutException:
-            raise UpstreamError(f"{endpoint}: request timed out", reason="timeout") from None
-        except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-            name = type(exc).__name__
-            raise UpstreamError(
-                f"{endpoint}: connection failed ({name})", reason="connection"
-            ) from None
-        except httpx.DecodingError:
-            raise PayloadError(f"{endpoint}: undecodable content encoding") from None
+        except (
+            httpx.TimeoutException,
+            httpx.NetworkError,
+            httpx.RemoteProtocolError,
+            httpx.ProxyError,
+        ) as exc:
+            raise unreachable(exc, endpoint) from None
         finally:
             self._finish(call, "error")  # an attempt that got no response, if any
         return Response(resp.status_code, resp.headers, call.body)
@@ -125,6 +133,7 @@ class UpstreamClient:
     async def _sending(self, request: httpx.Request) -> None:
         call = request.extensions.get(_CALL)
         if isinstance(call, _Call):
+            request.headers["accept-encoding"] = _ENCODINGS
             call.started = time.perf_counter()
 
     async def _answered(self, resp: httpx.Response) -> None:
@@ -148,19 +157,79 @@ class UpstreamClient:
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max:
             raise PayloadError(f"{endpoint}: body of {declared} bytes is over the {self._max} cap")
+        layers = _Inflater.layers(resp.headers.get("content-encoding", ""), endpoint)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.aiter_bytes():
-            size += len(chunk)
-            if size > self._max:
-                raise PayloadError(f"{endpoint}: body is over the {self._max}-byte cap")
-            chunks.append(chunk)
+        async for raw in resp.aiter_raw():
+            for chunk in _Inflater.through(layers, raw):
+                size += len(chunk)
+                if size > self._max:
+                    raise PayloadError(f"{endpoint}: body is over the {self._max}-byte cap")
+                chunks.append(chunk)
         return b"".join(chunks)
 
     def _finish(self, call: _Call, code: str) -> None:
         if call.started is not None:
             self._telemetry.request(call.endpoint, code, time.perf_counter() - call.started)
             call.started = None
+
+
+class _Inflater:
+    """Undoes one content coding (gzip or deflate) in bounded steps.
+
+    httpx's own decoder inflates each network read whole: 64 KiB of zeros compressed a
+    thousandfold become 64 MiB at once, before any cap can look. Here zlib's ``max_length``
+    limits every step to :data:`_STEP` bytes, and the caller counts each one against the cap.
+    """
+
+    __slots__ = ("_endpoint", "_raw_next", "_zlib")
+
+    def __init__(self, coding: str, endpoint: str) -> None:
+        self._endpoint = endpoint
+        if coding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj()
+        else:
+            raise PayloadError(f"{endpoint}: unsupported content encoding")
+        self._raw_next = coding == "deflate"
+        """Whether a first step that fails is retried as raw deflate: "deflate" is
+        zlib-wrapped by the RFC, but raw from some servers (httpx accepts both too)."""
+
+    @classmethod
+    def layers(cls, encoding: str, endpoint: str) -> tuple[_Inflater, ...]:
+        """One inflater per coding of a ``Content-Encoding``, the last applied first."""
+        codings = [coding.strip().lower() for coding in encoding.split(",")]
+        return tuple(cls(c, endpoint) for c in reversed(codings) if c not in ("", "identity"))
+
+    @staticmethod
+    def through(layers: Iterable[_Inflater], data: bytes) -> Iterator[bytes]:
+        """``data`` decoded by every layer in turn, each piece at most :data:`_STEP` bytes."""
+        pieces: Iterator[bytes] = iter((data,))
+        for layer in layers:
+            pieces = layer._inflate(pieces)
+        return pieces
+
+    def _inflate(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for data in pieces:
+            yield from self._feed(data)
+
+    def _feed(self, data: bytes) -> Iterator[bytes]:
+        while not self._zlib.eof:
+            try:
+                piece = self._zlib.decompress(data, _STEP)
+            except zlib.error:
+                if not self._raw_next:
+                    raise PayloadError(f"{self._endpoint}: undecodable content encoding") from None
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._raw_next = False
+                continue
+            self._raw_next = False
+            if piece:
+                yield piece
+            data = self._zlib.unconsumed_tail
+            if not data and len(piece) < _STEP:
+                return
 
 
 def error_for_status(resp: Response, endpoint: str, now: float) -> SourceError | None:

@@ -1,7 +1,9 @@
 """The LiveKit Cloud source: one project's Analytics API, polled into a LiveKitSnapshot.
 
 A poll lists the sessions of the lookback window page by page until a short page (offset
-paging over live data, so rows are de-duplicated by ``sessionId``), then refreshes the details
+paging over live data, so rows are de-duplicated by ``sessionId``, keeping the copy with the
+latest activity; a page the same as the one before ends the list, as an API that ignores
+``page`` would otherwise cost ``max-pages`` requests a poll), then refreshes the details
 of active sessions with the budget left (round-robin, bounded concurrency), then builds the
 snapshot. Details are planned from the tokens already in the bucket, so they never wait for
 the budget and the poll ends in about ``pages + ceil(details / concurrency)`` request
@@ -37,6 +39,19 @@ KIND: Final = "livekit_cloud"
 DETAILS_CONCURRENCY: Final = 6
 """Details requests in flight at once: fast enough, gentle on a shared per-project quota."""
 _SESSION_ID: Final = attrgetter("session_id")
+_PAGES_HINT: Final = "raise --livekit.max-pages, or lower --livekit.lookback-days"
+_REPEAT_HINT: Final = "the API served the same page twice in a row; the list ends there"
+
+
+def _later(repeat: ListedSession, kept: ListedSession) -> bool:
+    """Whether a row repeated by offset paging shows its session later than the copy kept:
+    a later ``lastActive`` (the API's time of last activity), or the same one with an
+    ``endedAt`` the kept copy lacks (a session never starts again once ended). Keeping the
+    first copy instead could export a session's older counters, or an ended one as active."""
+    return (repeat.last_active_ns or 0, repeat.ended_at_ns is not None) > (
+        kept.last_active_ns or 0,
+        kept.ended_at_ns is not None,
+    )
 
 
 class LiveKitSource:
@@ -89,9 +104,16 @@ class LiveKitSource:
             page,
             max_pages=self._settings.max_pages,
             key=_SESSION_ID,
+            newer=_later,
             telemetry=self._context.telemetry,
-            at_limit=lambda _: log.warning(
-                "livekit_max_pages_reached", max_pages=self._settings.max_pages
+            at_limit=lambda sessions: log.warning(
+                "livekit_max_pages_reached",
+                max_pages=self._settings.max_pages,
+                sessions=sessions,
+                hint=_PAGES_HINT,
+            ),
+            on_repeat=lambda what, sessions: log.warning(
+                "livekit_list_repeated", repeated=what, sessions=sessions, hint=_REPEAT_HINT
             ),
             on_invalid=lambda count, first: log.warning(
                 "livekit_records_invalid", count=count, first=first

@@ -4,7 +4,9 @@ One poll asks only for what can count: a ``filters`` range keeps sessions whose 
 lies within the longer of the active window and the recording lookback (``gt``, never ``eq``,
 which Studio answers with 400), in Studio's default newest-``lastSeen``-first order. The next
 page is announced only by a ``Link: <…>; rel="next"`` header whose host may be an internal
-one, so only its ``cursor`` value is read and re-issued against the configured base URL.
+one, so only its ``cursor`` value is read and re-issued against the configured base URL. A
+next link without a cursor cannot be followed: the list ends there, and the page says so, so
+that the source can warn instead of ending silently.
 
 Nothing here logs or keeps an upstream body: Studio's 401 echoes the API key, and list items
 carry the parent stream record with its stream key (see :mod:`.wire`).
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, NamedTuple
 
 import httpx
 import msgspec
@@ -24,7 +26,7 @@ from exporter.sources.base import TargetContext
 from exporter.sources.livepeer.settings import LivepeerSettings
 from exporter.sources.upstream import Response, error_for_status
 
-__all__ = ["LIST", "LivepeerClient", "next_cursor"]
+__all__ = ["LIST", "ListPage", "LivepeerClient", "next_cursor"]
 
 LIST: Final = "list_sessions"
 """The ``endpoint`` label value of ``GET /session``."""
@@ -32,6 +34,16 @@ _CORS_HINT: Final = "use a non-CORS API key"
 _FORBIDDEN: Final = "Studio refuses CORS-enabled API keys on GET /session"
 _LINK: Final = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
 """One link of a ``Link`` header: ``<target>`` and its ``; name=value`` parameters."""
+
+
+class ListPage(NamedTuple):
+    """One answer of ``GET /session``: its body and what its ``Link`` header says of the next."""
+
+    body: bytes
+    cursor: str | None
+    """The next page's cursor; None: no next page that can be requested."""
+    uncursored_next: bool
+    """A ``rel="next"`` link was there, but named no cursor to follow."""
 
 
 class LivepeerClient:
@@ -56,15 +68,15 @@ class LivepeerClient:
         filters = [{"id": "lastSeen", "value": {"gt": since_ms}}]
         return {"limit": self._settings.page_size, "filters": msgspec.json.encode(filters).decode()}
 
-    async def list_page(
-        self, query: Mapping[str, str | int], cursor: str | None
-    ) -> tuple[bytes, str | None]:
-        """The body of the page at ``cursor`` (the first for None), and the next page's cursor
-        from its ``Link`` header (None: no next page)."""
+    async def list_page(self, query: Mapping[str, str | int], cursor: str | None) -> ListPage:
+        """The page at ``cursor`` (the first for None), with the next page's cursor from its
+        ``Link`` header."""
         params = query if cursor is None else {**query, "cursor": cursor}
         resp = await self._context.http.get(LIST, self._url, params=params, headers=self._headers)
         self._raise_for_status(resp, LIST)
-        return resp.body, next_cursor(resp.headers.get_list("link"))
+        link = _next_link(resp.headers.get_list("link"))
+        following = _cursor_of(link)
+        return ListPage(resp.body, following, link is not None and following is None)
 
     def _raise_for_status(self, resp: Response, endpoint: str) -> None:
         """Raise the typed error of a non-2xx answer; the body is never read."""
@@ -87,15 +99,24 @@ def next_cursor(link_headers: list[str]) -> str | None:
     Only the query of the link is read: its scheme, host and path (which may be Studio's
     internal ones) are never parsed, let alone requested.
     """
+    return _cursor_of(_next_link(link_headers))
+
+
+def _next_link(link_headers: list[str]) -> str | None:
+    """The target of the first ``rel="next"`` link, or None when there is none."""
     for header in link_headers:
         for match in _LINK.finditer(header):
-            if not _is_next(match.group(2)):
-                continue
-            target = match.group(1).strip()
-            query = target.partition("?")[2].partition("#")[0]
-            cursor = httpx.QueryParams(query).get("cursor")
-            return cursor or None
+            if _is_next(match.group(2)):
+                return match.group(1).strip()
     return None
+
+
+def _cursor_of(target: str | None) -> str | None:
+    """The non-empty ``cursor`` query value of a link target, or None."""
+    if target is None:
+        return None
+    query = target.partition("?")[2].partition("#")[0]
+    return httpx.QueryParams(query).get("cursor") or None
 
 
 def _is_next(params: str) -> bool:

@@ -2,8 +2,11 @@
 
 A poll follows the ``Link`` cursors of ``GET /session`` until a page without one, or an empty
 page, at most ``--livepeer.max-pages`` pages. Offset cursors over live data can repeat a
-session, so sessions are de-duplicated by ``id``, keeping the copy seen most recently. The
-snapshot then classifies, aggregates and caps them.
+session, so sessions are de-duplicated by ``id``, keeping the copy with the latest
+``lastSeen``. A cursor that points back to a page already read, or a page the same as the one
+before, ends the list early (a looping API would otherwise cost ``max-pages`` requests a
+poll); a next link without a cursor ends it too, with a warning. The snapshot then
+classifies, aggregates and caps the sessions.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ __all__ = ["KIND", "LivepeerSource"]
 
 KIND: Final = "livepeer_studio"
 _ID: Final = attrgetter("id")
+_PAGES_HINT: Final = "raise --livepeer.max-pages or --livepeer.page-size"
+_REPEAT_HINT: Final = "Studio served a page or cursor it had served already; the list ends there"
+_UNCURSORED_HINT: Final = (
+    "Studio announced a next page without a cursor to request it by; the list ends at this page"
+)
 
 
 class LivepeerSource:
@@ -75,9 +83,19 @@ class LivepeerSource:
         log = self._context.log
 
         async def page(cursor: str | None) -> tuple[Page[LivepeerSession], str | None]:
-            body, following = await self._client.list_page(query, cursor)
-            parsed = parse_page(body)
-            return parsed, following if parsed.size else None  # [] ends it, whatever its Link
+            answer = await self._client.list_page(query, cursor)
+            parsed = parse_page(answer.body)
+            if not parsed.size:
+                return parsed, None  # [] ends it, whatever its Link
+            if answer.uncursored_next:
+                # Not counted as truncated: Studio links a next page after a full last page
+                # too (it answers []), so the link alone does not prove sessions are missing.
+                log.warning(
+                    "livepeer_next_link_without_cursor",
+                    page_full=parsed.size >= self._settings.page_size,
+                    hint=_UNCURSORED_HINT,
+                )
+            return parsed, answer.cursor
 
         return await read_pages(
             page,
@@ -89,7 +107,10 @@ class LivepeerSource:
                 "livepeer_page_limit_reached",
                 max_pages=self._settings.max_pages,
                 sessions=sessions,
-                hint="raise --livepeer.max-pages or --livepeer.page-size",
+                hint=_PAGES_HINT,
+            ),
+            on_repeat=lambda what, sessions: log.warning(
+                "livepeer_list_repeated", repeated=what, sessions=sessions, hint=_REPEAT_HINT
             ),
             on_invalid=lambda count, _: log.warning("livepeer_records_invalid", count=count),
         )

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from exporter.errors import UpstreamError
-from exporter.sources.base import Family, Page, read_pages, render_families
+from exporter.sources.base import Family, Page, Repeat, read_pages, render_families
 
 pytestmark = pytest.mark.anyio
 
@@ -37,8 +37,14 @@ class Recorder:
     def token_expiry(self, timestamp: float) -> None:
         self.calls.append(("token_expiry", timestamp))
 
+    def truncated(self) -> None:
+        self.calls.append(("truncated",))
+
     def at_limit(self, sessions: int) -> None:
         self.calls.append(("at_limit", sessions))
+
+    def on_repeat(self, what: Repeat, sessions: int) -> None:
+        self.calls.append(("repeat", what, sessions))
 
     def on_invalid(self, count: int, first: str | None) -> None:
         self.calls.append(("invalid", count, first))
@@ -73,6 +79,7 @@ async def read(
         newer=newer,
         telemetry=recorder,
         at_limit=recorder.at_limit,
+        on_repeat=recorder.on_repeat,
         on_invalid=recorder.on_invalid,
     )
 
@@ -101,18 +108,81 @@ async def test_repeats_keep_the_first_copy_unless_a_newer_one_is_wanted() -> Non
 
 
 async def test_the_limit_is_reported_only_when_there_was_more() -> None:
-    """Reading ``max_pages`` pages with a next cursor left calls ``at_limit`` with the sessions
-    so far; a last page that is exactly the limit does not."""
+    """Reading ``max_pages`` pages with a next cursor left marks the poll truncated and calls
+    ``at_limit`` with the sessions so far; a last page that is exactly the limit does neither."""
     contents = [Page((Row(str(i)),), 1, 0) for i in range(3)]
     recorder = Recorder()
     asked, fetch = pages(*contents)
     assert len(await read(fetch, recorder, max_pages=2)) == 2
     assert asked == [None, 1]
-    assert recorder.calls[0] == ("at_limit", 2)
+    assert recorder.calls[:2] == [("truncated",), ("at_limit", 2)]
     recorder = Recorder()
     _, fetch = pages(*contents)
     await read(fetch, recorder, max_pages=3)
-    assert not any(call[0] == "at_limit" for call in recorder.calls)
+    assert not any(call[0] in ("at_limit", "truncated") for call in recorder.calls)
+
+
+async def test_a_page_the_same_as_the_one_before_ends_the_list_as_truncated() -> None:
+    """An API that ignores its page parameter answers the same page again: the list stops at
+    the repeat (two requests, not max-pages), its rows count as duplicates, and the poll is
+    marked truncated."""
+    same = Page((Row("a"), Row("b")), 2, 0)
+    asked: list[int | None] = []
+
+    async def fetch(cursor: int | None) -> tuple[Page[Row], int]:
+        asked.append(cursor)
+        return same, (cursor or 0) + 1
+
+    recorder = Recorder()
+    assert [r.id for r in await read(fetch, recorder, max_pages=50)] == ["a", "b"]
+    assert asked == [None, 1]
+    assert recorder.calls == [
+        ("truncated",),
+        ("repeat", "page", 2),
+        ("skipped", "invalid", 0),
+        ("skipped", "duplicate", 2),
+    ]
+
+
+async def test_a_cursor_already_asked_ends_the_list_as_truncated() -> None:
+    """A next cursor that was asked before is not asked again: the list stops (the pages so
+    far are kept) and the poll is marked truncated, whether the loop is one page or longer."""
+    loops: list[dict[str | None, str]] = [
+        {None: "x", "x": "x"},
+        {None: "x", "x": "y", "y": "x"},
+    ]
+    for loop in loops:
+        asked: list[str | None] = []
+
+        async def fetch(
+            cursor: str | None, loop: dict[str | None, str] = loop, asked: list[str | None] = asked
+        ) -> tuple[Page[Row], str]:
+            asked.append(cursor)
+            return Page((Row(f"row-{cursor}"),), 1, 0), loop[cursor]
+
+        recorder = Recorder()
+        found = await read_pages(
+            fetch,
+            max_pages=50,
+            key=lambda row: row.id,
+            telemetry=recorder,
+            at_limit=recorder.at_limit,
+            on_repeat=recorder.on_repeat,
+            on_invalid=recorder.on_invalid,
+        )
+        assert asked == list(loop)
+        assert len(found) == len(loop)
+        assert recorder.calls[:2] == [("truncated",), ("repeat", "cursor", len(loop))]
+
+
+async def test_a_repeat_on_the_last_page_is_no_truncation() -> None:
+    """A page like the one before that names no next page ends the list as complete: only a
+    repeat that would be followed is a loop."""
+    same = Page((Row("a"),), 1, 0)
+    _, fetch = pages(same, same)
+    recorder = Recorder()
+    await read(fetch, recorder)
+    assert not any(call[0] in ("truncated", "repeat") for call in recorder.calls)
 
 
 async def test_invalid_records_are_counted_then_reported_with_the_first_error() -> None:
