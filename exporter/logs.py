@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, Final, TextIO
+from urllib.parse import quote, quote_plus
 
 import structlog
 
@@ -33,14 +34,28 @@ class Redactor:
     """A structlog processor that masks registered secret values anywhere in an event."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
+        self._secrets: list[str] = []
+        """Longest first: a form that contains another is masked whole."""
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Register a secret learnt at run time (the credentials ``--demo`` generates)."""
-        if len(secret) >= MIN_MASKED_LENGTH:
-            self._secrets.add(secret)
+        """Register a secret learnt at run time (the credentials ``--demo`` generates).
+
+        Its escaped and URL-encoded forms too: an exception's text shows a value through
+        ``repr`` (``\\n`` for a newline) and a URL shows it percent-encoded.
+        """
+        if len(secret) < MIN_MASKED_LENGTH:
+            return
+        forms = {
+            secret,
+            repr(secret)[1:-1],
+            secret.encode("unicode_escape").decode("ascii"),
+            quote(secret, safe=""),
+            quote_plus(secret, safe=""),
+        }
+        known = set(self._secrets) | forms
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def text(self, value: str) -> str:
         """``value`` with every registered secret masked."""

@@ -8,13 +8,18 @@ even when the secret ended up unused (a secret pasted as another flag's value, s
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Final
 
 from exporter.config.flags import Flag
 from exporter.config.resolve import Resolver
 
-__all__ = ["Secret", "SecretInput", "SecretReader"]
+__all__ = ["MAX_SECRET_BYTES", "Secret", "SecretInput", "SecretReader"]
+
+MAX_SECRET_BYTES: Final = 64 * 1024
+"""Largest secret file read: keys and secrets are tens of bytes."""
 
 
 class Secret:
@@ -77,27 +82,60 @@ class SecretReader:
 
     def read(self, secret: SecretInput) -> Secret | None:
         """The secret from its file (read and stripped) or else from its variable; None when
-        neither is set, or (recorded as a problem) when the file cannot be used."""
+        neither is set, or (recorded as a problem) when it cannot be used."""
         resolver = self._resolver
         raw = resolver.raw(secret.file)
         if raw is not None:
+            where = resolver.where(secret.file, raw)
             try:
-                text = Path(raw.value).read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-                # the value is not echoed: a secret pasted where its path belongs is a common slip
-                resolver.problems.append(
-                    f"{resolver.where(secret.file, raw)}: cannot read the file it names: {reason}"
-                )
+                text = _read_file(raw.value)
+            except _Unusable as exc:
+                resolver.problems.append(f"{where}: {exc}")
                 return None
             if not text:
-                resolver.problems.append(
-                    f"{resolver.where(secret.file, raw)}: the file it names is empty"
-                )
+                resolver.problems.append(f"{where}: the file it names is empty")
                 return None
-            self.found.append(text)
-            return Secret(text)
+            return self._checked(text, where, secret)
         text = resolver.env.get(secret.env, "").strip()
-        if text:
-            self.found.append(text)
-        return Secret(text) if text else None
+        return self._checked(text, f"${secret.env}", secret) if text else None
+
+    def _checked(self, text: str, where: str, secret: SecretInput) -> Secret | None:
+        """``text`` as a secret, unless it holds what no key or secret does (a control or
+        non-ASCII character): sent in a header it would break the request, and the error
+        would carry it, in an escaped form the log redactor could miss."""
+        self.found.append(text)
+        if text.isascii() and text.isprintable():
+            return Secret(text)
+        self._resolver.problems.append(
+            f"{where}: the {secret.noun} holds a control or non-ASCII character "
+            f"(a {secret.noun} is printable ASCII; check for a stray newline or NUL)"
+        )
+        return None
+
+
+class _Unusable(Exception):
+    """A secret file that cannot be used; the message says why (never its content)."""
+
+
+def _read_file(path: str) -> str:
+    """The stripped UTF-8 text of the regular file at ``path`` (symlinks followed, as
+    Kubernetes mounts secrets), at most :data:`MAX_SECRET_BYTES`: a FIFO would block the
+    start forever, ``/dev/zero`` or a huge file would exhaust memory."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            # the path names something that exists, so it is a path, not a pasted secret
+            raise _Unusable(f"{path} is not a regular file")
+        if info.st_size > MAX_SECRET_BYTES:
+            raise _Unusable(f"{path} is larger than {MAX_SECRET_BYTES // 1024} KiB")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as exc:
+        # the value is not echoed: a secret pasted where its path belongs is a common slip
+        raise _Unusable(f"cannot read the file it names: {exc.strerror}") from None
+    if len(data) > MAX_SECRET_BYTES:
+        raise _Unusable(f"{path} is larger than {MAX_SECRET_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise _Unusable("cannot read the file it names: not UTF-8 text") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
 
 import pytest
 import structlog
@@ -80,3 +81,19 @@ def test_redactor_masks_known_values_and_credential_keys() -> None:
     assert entry["authorization"] == MASK
     assert entry["parent_stream"] == MASK
     assert entry["note"] == "short stays"
+
+
+def test_the_redactor_masks_escaped_and_url_encoded_forms() -> None:
+    """An exception's text shows a value through repr, a URL percent-encoded: both masked."""
+    secret = "s3cr3t+/value with\ttab"
+    redactor = Redactor([secret])
+    for shown in (
+        secret,
+        repr(secret),
+        repr(secret.encode()),
+        "https://x.invalid/?key=" + quote(secret, safe=""),
+        "key=" + quote_plus(secret),
+    ):
+        masked = redactor.text(f"error: {shown}")
+        assert "s3cr3t" not in masked, shown
+        assert MASK in masked
