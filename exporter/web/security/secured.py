@@ -31,8 +31,6 @@ class Secured:
 
     app: ASGIApp
     ssl_factory: SSLFactory | None
-    auth: BasicAuth
-    """One per process: every listener that serves data shares its cache and bcrypt lock."""
 
 
 def validate_web_config(path: str) -> tuple[WebConfig, tuple[str, ...]]:
@@ -55,9 +53,8 @@ def secure(app: ASGIApp, path: str, log: FilteringBoundLogger) -> Secured:
     config = source.current()
     rate = config.rate_limit
     limiter = RateLimiter(rate.interval, rate.burst) if rate.interval > 0 else None
-    auth = BasicAuth()
     ssl_factory = None
     if config.tls.enabled:
         reloading = ReloadingContext(lambda: source.current().tls, log)
         ssl_factory = uvicorn_ssl_factory(reloading)
-    return Secured(SecuredApp(app, source.current, limiter, auth, log), ssl_factory, auth)
+    return Secured(SecuredApp(app, source.current, limiter, BasicAuth(), log), ssl_factory)

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ReloadingContext",
     "ServerContext",
-    "build_context",
     "build_server_context",
     "uvicorn_ssl_factory",
 ]
@@ -48,11 +47,6 @@ class ServerContext:
 
     context: ssl.SSLContext
     warnings: tuple[str, ...] = ()
-
-
-def build_context(tls: TLSServerConfig) -> ssl.SSLContext:
-    """A server context for ``tls``; raises :class:`WebConfigError` with Go's message."""
-    return build_server_context(tls).context
 
 
 def build_server_context(

@@ -28,10 +28,14 @@ from exporter.web.security.sans import go_san_values, handshake_class
 from exporter.web.security.schema import TLSServerConfig, WebConfigError
 from exporter.web.security.tls import (
     ReloadingContext,
-    build_context,
     build_server_context,
     uvicorn_ssl_factory,
 )
+
+
+def context_of(tls: TLSServerConfig) -> ssl.SSLContext:
+    """The server context ``tls`` builds (raises WebConfigError as a start would)."""
+    return build_server_context(tls).context
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
 
 def message(tls: TLSServerConfig) -> str:
     with pytest.raises(WebConfigError) as caught:
-        build_context(tls)
+        context_of(tls)
     return str(caught.value)
 
 
@@ -225,23 +229,23 @@ def test_client_auth_types_map_to_verify_modes(
 ) -> None:
     """Each supported client_auth_type is an ssl verify mode."""
     ca = {"client_ca_file": material.ca_file} if mode != ssl.CERT_NONE else {}
-    assert build_context(material.tls(client_auth_type=policy, **ca)).verify_mode == mode
+    assert context_of(material.tls(client_auth_type=policy, **ca)).verify_mode == mode
 
 
 def test_versions_and_server_preference(material: Material) -> None:
     """min/max versions and prefer_server_cipher_suites reach the context."""
-    context = build_context(material.tls(min_version="TLS13", prefer_server_cipher_suites=False))
+    context = context_of(material.tls(min_version="TLS13", prefer_server_cipher_suites=False))
     assert context.minimum_version == ssl.TLSVersion.TLSv1_3
     assert context.maximum_version == ssl.TLSVersion.TLSv1_3
     assert not context.options & ssl.OP_CIPHER_SERVER_PREFERENCE
-    assert build_context(material.tls()).options & ssl.OP_CIPHER_SERVER_PREFERENCE
+    assert context_of(material.tls()).options & ssl.OP_CIPHER_SERVER_PREFERENCE
 
 
 def test_tls10_lowers_the_security_level_without_deprecation_warnings(material: Material) -> None:
     """TLS10 builds quietly (warnings are errors here) with SHA-1 suites OpenSSL 3 would hide."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        context = build_context(material.tls(min_version="TLS10", max_version="TLS11"))
+        context = context_of(material.tls(min_version="TLS10", max_version="TLS11"))
     assert context.minimum_version == ssl.TLSVersion.TLSv1
     assert "ECDHE-RSA-AES128-SHA" in {c["name"] for c in context.get_ciphers()}
 
@@ -249,17 +253,17 @@ def test_tls10_lowers_the_security_level_without_deprecation_warnings(material: 
 def test_cipher_suites_restrict_tls12_and_tls13_names_are_ignored(material: Material) -> None:
     """Go names become OpenSSL's; a list of only TLS 1.3 names means TLS 1.3 only."""
     names = ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256")
-    context = build_context(material.tls(cipher_suites=names))
+    context = context_of(material.tls(cipher_suites=names))
     tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
     assert tls12 == {"ECDHE-RSA-AES128-GCM-SHA256"}
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
-    only13 = build_context(material.tls(cipher_suites=("TLS_AES_256_GCM_SHA384",)))
+    only13 = context_of(material.tls(cipher_suites=("TLS_AES_256_GCM_SHA384",)))
     assert only13.minimum_version == ssl.TLSVersion.TLSv1_3
 
 
 def test_file_wins_over_inline(material: Material) -> None:
     """With both given, the files are used and the inline PEM is not even parsed."""
-    build_context(material.tls(cert="junk", key="junk"))
+    context_of(material.tls(cert="junk", key="junk"))
     text = message(TLSServerConfig(cert_file=str(material.dir), cert="x", key_file=material.key))
     assert text.startswith("failed to read cert_file")
 
@@ -450,7 +454,7 @@ def test_client_ca_skips_blocks_it_cannot_parse(material: Material) -> None:
     broken = empty + b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
     ca_file = material.write("mixed.pem", broken + Path(material.ca_file).read_bytes())
     tls = material.tls(client_auth_type="VerifyClientCertIfGiven", client_ca_file=ca_file)
-    assert build_context(tls).cert_store_stats()["x509_ca"] == 1
+    assert context_of(tls).cert_store_stats()["x509_ca"] == 1
 
 
 def test_san_check_runs_inside_the_handshake(material: Material) -> None:
@@ -460,7 +464,7 @@ def test_san_check_runs_inside_the_handshake(material: Material) -> None:
         client_ca_file=material.ca_file,
         client_allowed_sans=("allowed.example",),
     )
-    server = build_context(tls)
+    server = context_of(tls)
     refused = client_of(material)
     material.ca.issue_cert("other.example").configure_cert(refused)
     with pytest.raises(ssl.SSLCertVerificationError, match="could not find allowed SANs"):
